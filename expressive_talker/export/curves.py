@@ -1,0 +1,68 @@
+"""ARKit blendshape curves as JSON: ``{"fps": 30, "names": [...], "frames": [[...], ...]}``.
+
+``names`` lists the columns of ``frames`` using Apple's ARKit spelling, in any order; names
+left out are zero. Values are weights in [0, 1] (values outside are clipped when posed).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+
+from ..errors import InputError
+from ..face.rig import ARKIT_NAMES, INDEX, NUM_BLENDSHAPES
+
+
+def read_curves(path) -> tuple[np.ndarray, float]:
+    """A curves JSON file -> (weights (T,52) in this project's order, fps)."""
+    name = os.path.basename(os.fspath(path))
+    try:
+        with open(path, encoding="utf-8") as f:
+            doc = json.load(f)
+    except FileNotFoundError:
+        raise InputError(f"curves file not found: {path}") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"{name} is not a readable JSON file: {exc}") from None
+    if not isinstance(doc, dict) or not {"fps", "names", "frames"} <= doc.keys():
+        raise InputError(f'{name} must be an object with "fps", "names" and "frames"')
+    names, frames, fps = doc["names"], doc["frames"], doc["fps"]
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise InputError(f'"names" in {name} must be a list of ARKit blendshape names')
+    unknown = [n for n in names if n not in INDEX]
+    if unknown:
+        raise InputError(f"unknown blendshape name {unknown[0]!r} in {name} (expected ARKit names such as 'jawOpen')")
+    if len(set(names)) != len(names):
+        raise InputError(f"a blendshape name appears twice in {name}")
+    if isinstance(fps, bool) or not isinstance(fps, (int, float)) or not 1 <= fps <= 240:
+        raise InputError(f'"fps" in {name} must be a number between 1 and 240')
+    try:
+        values = np.asarray(frames, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise InputError(f'"frames" in {name} must be a list of lists of numbers') from None
+    if values.size == 0:
+        raise InputError(f"{name} has no frames")
+    if values.ndim != 2 or values.shape[1] != len(names):
+        raise InputError(f'every frame in {name} needs {len(names)} values, one per name')
+    if not np.all(np.isfinite(values)):
+        raise InputError(f"{name} contains NaN or infinite values")
+    weights = np.zeros((len(values), NUM_BLENDSHAPES), dtype=np.float32)
+    weights[:, [INDEX[n] for n in names]] = values
+    return weights, float(fps)
+
+
+def write_curves(path, weights: np.ndarray, fps: float) -> None:
+    doc = {"fps": fps, "names": ARKIT_NAMES, "frames": np.round(np.asarray(weights, dtype=float), 5).tolist()}
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(doc, f)
+
+
+def resample_curves(weights: np.ndarray, fps_in: float, fps_out: float) -> np.ndarray:
+    """Linear resampling of (T,C) curves from one frame rate to another."""
+    if fps_in == fps_out:
+        return weights
+    duration = len(weights) / fps_in
+    t_out = np.arange(max(1, int(round(duration * fps_out)))) / fps_out
+    t_in = np.arange(len(weights)) / fps_in
+    return np.stack([np.interp(t_out, t_in, weights[:, c]) for c in range(weights.shape[1])], 1).astype(np.float32)

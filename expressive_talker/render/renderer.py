@@ -1,0 +1,181 @@
+"""Offscreen pyrender renderer for the face rig: one scene, vertex buffers updated per frame."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import scipy.sparse as sp
+
+from ..errors import RenderError
+from ..face.rig import FaceRig, load_rig
+from .gl import import_pyrender
+
+pyrender = import_pyrender()
+from OpenGL import GL  # noqa: E402  (after the platform is chosen)
+
+MIN_SIZE, MAX_SIZE = 256, 1024
+BACKGROUND = (0.93, 0.94, 0.96)
+SKIN = (0.80, 0.60, 0.50, 1.0)
+TEETH = (0.93, 0.91, 0.84, 1.0)
+MOUTH = (0.35, 0.10, 0.10, 1.0)
+SCLERA, IRIS, PUPIL = (0.95, 0.94, 0.92, 1.0), (0.33, 0.22, 0.14, 1.0), (0.03, 0.03, 0.03, 1.0)
+IRIS_DEG, PUPIL_DEG = 24.0, 10.0  # half-angles of the painted iris and pupil on the eyeball
+
+
+def _vertex_normal_operator(vertices: np.ndarray, triangles: np.ndarray) -> sp.csr_matrix:
+    """Sparse (V,F) matrix that sums the normals of the faces around each vertex.
+
+    Vertices duplicated at texture seams share one normal, so seams do not show as creases.
+    """
+    rows = triangles.reshape(-1)
+    cols = np.repeat(np.arange(len(triangles)), 3)
+    faces_of_vertex = sp.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)), shape=(len(vertices), len(triangles)))
+    _, group = np.unique(np.round(vertices, 6), axis=0, return_inverse=True)
+    same_place = sp.csr_matrix((np.ones(len(vertices), np.float32), (group.ravel(), np.arange(len(vertices)))))
+    return (same_place.T @ same_place @ faces_of_vertex).tocsr()
+
+
+class _DynamicMesh:
+    """A pyrender mesh whose positions and normals are rewritten in place each frame."""
+
+    def __init__(self, vertices, triangles, material, colors=None):
+        self.triangles = np.asarray(triangles, dtype=np.int32)
+        self._sum_faces = _vertex_normal_operator(np.asarray(vertices), self.triangles)
+        self.primitive = pyrender.Primitive(
+            positions=vertices, normals=self.normals(vertices), indices=self.triangles, material=material, color_0=colors
+        )
+        self.colors = None if colors is None else self.primitive.color_0
+        self.mesh = pyrender.Mesh([self.primitive])
+
+    def normals(self, vertices):
+        tri = vertices[self.triangles]
+        face = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
+        normals = self._sum_faces @ face
+        return (normals / np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)).astype(np.float32)
+
+    def update(self, vertices):
+        vertices = np.asarray(vertices, dtype=np.float32)
+        prim = self.primitive
+        prim.positions = vertices  # keeps pyrender's bounds right
+        prim.normals = self.normals(vertices)
+        if prim._vaid is None:  # not uploaded yet: the first render will upload it
+            return
+        # Same interleaved layout pyrender uploads: position, normal, [colour].
+        parts = [prim.positions, prim.normals] + ([self.colors] if self.colors is not None else [])
+        data = np.ascontiguousarray(np.hstack(parts), dtype=np.float32)
+        GL.glBindBuffer(GL.GL_ARRAY_BUFFER, prim._buffers[0])
+        GL.glBufferSubData(GL.GL_ARRAY_BUFFER, 0, data.nbytes, data)
+        GL.glBindBuffer(GL.GL_ARRAY_BUFFER, 0)
+
+
+def _eye_colours(vertices, centre):
+    """Sclera, brown iris and black pupil painted by the angle from the eye's forward axis."""
+    direction = vertices - centre
+    cos = direction[:, 2] / np.linalg.norm(direction, axis=1)
+    colours = np.tile(np.array(SCLERA, np.float32), (len(vertices), 1))
+    colours[cos > np.cos(np.radians(IRIS_DEG))] = IRIS
+    colours[cos > np.cos(np.radians(PUPIL_DEG))] = PUPIL
+    return colours
+
+
+def _mouth_cavity(rig: FaceRig, material):
+    """A dark, inward-facing ellipsoid behind the lips: an open mouth shows a throat, not the skull.
+
+    Its triangles face inwards and it is single-sided, so only its far inner wall is drawn and
+    the teeth inside it stay visible.
+    """
+    import trimesh
+
+    lips = rig.neutral[rig.lip_indices]
+    centre = np.array([0.0, lips[:, 1].mean() - 0.01, lips[:, 2].min() - 0.035])
+    radii = np.array([np.ptp(lips[:, 0]) * 0.45, 0.035, 0.045])
+    sphere = trimesh.creation.icosphere(subdivisions=3)
+    vertices = sphere.vertices * radii + centre
+    mesh = pyrender.Mesh([pyrender.Primitive(positions=vertices, indices=sphere.faces[:, ::-1], material=material)])
+    return mesh
+
+
+class FaceRenderer:
+    """Renders rig poses to RGB frames. Not thread-safe on its own: a lock serialises renders."""
+
+    def __init__(self, size: int = 512, rig: FaceRig | None = None):
+        if not MIN_SIZE <= int(size) <= MAX_SIZE:
+            raise ValueError(f"size must be between {MIN_SIZE} and {MAX_SIZE} pixels, got {size}")
+        self.size = int(size)
+        self.rig = rig or load_rig()
+        self.lock = threading.Lock()
+        self.scene = pyrender.Scene(bg_color=(*BACKGROUND, 1.0), ambient_light=(0.12, 0.12, 0.12))
+        # Head colours are per vertex: skin outside, dark red inside the mouth.
+        skin = pyrender.MetallicRoughnessMaterial(baseColorFactor=(1.0, 1.0, 1.0, 1.0), metallicFactor=0.0, roughnessFactor=0.62, doubleSided=True)
+        teeth = pyrender.MetallicRoughnessMaterial(baseColorFactor=TEETH, metallicFactor=0.0, roughnessFactor=0.35, doubleSided=True)
+        mouth = pyrender.MetallicRoughnessMaterial(baseColorFactor=MOUTH, metallicFactor=0.0, roughnessFactor=0.9)
+        eyes = pyrender.MetallicRoughnessMaterial(baseColorFactor=(1.0, 1.0, 1.0, 1.0), metallicFactor=0.0, roughnessFactor=0.2)
+        rig = self.rig
+        neutral = np.zeros((1, len(rig.names)), np.float32)
+        eye_l, eye_r = rig.eye_vertices(neutral)
+        head_colours = np.tile(np.array(SKIN, np.float32), (rig.num_vertices, 1))
+        head_colours[rig.regions["mouth_interior"]] = MOUTH
+        self.head = _DynamicMesh(rig.neutral, rig.triangles, skin, head_colours)
+        self.eye_left = _DynamicMesh(eye_l[0], rig.eye_left_triangles, eyes, _eye_colours(rig.eye_left_vertices, rig.eye_left_centre))
+        self.eye_right = _DynamicMesh(eye_r[0], rig.eye_right_triangles, eyes, _eye_colours(rig.eye_right_vertices, rig.eye_right_centre))
+        self.teeth = _DynamicMesh(rig.teeth_vertices_posed(neutral)[0], rig.teeth_triangles, teeth)
+        for part in (self.head, self.eye_left, self.eye_right, self.teeth):
+            self.scene.add(part.mesh)
+        self.scene.add(_mouth_cavity(rig, mouth))
+        self._add_camera_and_lights()
+        self._renderer = pyrender.OffscreenRenderer(self.size, self.size)
+
+    def _add_camera_and_lights(self):
+        v = self.rig.neutral
+        height = np.ptp(v[:, 1])
+        fov = np.radians(22.0)
+        distance = 0.62 * height / np.tan(fov / 2) + v[:, 2].max()
+        camera = np.eye(4)
+        camera[:3, 3] = [0.0, 0.0, distance]
+        self.scene.add(pyrender.PerspectiveCamera(yfov=fov, znear=0.05, zfar=5.0), pose=camera)
+
+        def look_from(position, target=(0.0, 0.0, 0.0)):
+            # A pose whose -z axis points from position to target (pyrender lights shine along -z).
+            position = np.asarray(position, float)
+            back = position - np.asarray(target, float)
+            back /= np.linalg.norm(back)
+            right = np.cross([0.0, 1.0, 0.0], back)
+            right /= np.linalg.norm(right)
+            pose = np.eye(4)
+            pose[:3, :3] = np.stack([right, np.cross(back, right), back], 1)
+            pose[:3, 3] = position
+            return pose
+
+        # Three-point lighting: warm key upper-left, cool fill right, rim from behind above.
+        self.scene.add(pyrender.DirectionalLight(color=(1.0, 0.96, 0.9), intensity=3.2), pose=look_from((-0.6, 0.5, 0.9)))
+        self.scene.add(pyrender.DirectionalLight(color=(0.85, 0.9, 1.0), intensity=1.4), pose=look_from((0.8, 0.1, 0.6)))
+        self.scene.add(pyrender.DirectionalLight(color=(1.0, 1.0, 1.0), intensity=2.0), pose=look_from((0.2, 0.8, -0.9)))
+
+    def render(self, head_vertices, weights=None) -> np.ndarray:
+        """One frame (H,W,3) uint8. ``weights`` (52,) turns the eyes and moves the jaw's teeth;
+        when only vertices are given, they are solved for from the head."""
+        head_vertices = np.asarray(head_vertices, dtype=np.float32)
+        if head_vertices.shape != self.rig.neutral.shape:
+            raise ValueError(f"expected head vertices of shape {self.rig.neutral.shape}, got {head_vertices.shape}")
+        if weights is None:
+            weights = self.rig.solve(head_vertices)
+        w = np.asarray(weights, dtype=np.float32)[None]
+        eye_l, eye_r = self.rig.eye_vertices(w)
+        teeth = self.rig.teeth_vertices_posed(w)
+        with self.lock:
+            self._renderer._platform.make_current()
+            self.head.update(head_vertices)
+            self.eye_left.update(eye_l[0])
+            self.eye_right.update(eye_r[0])
+            self.teeth.update(teeth[0])
+            try:
+                color, depth = self._renderer.render(self.scene)
+            except Exception as exc:  # noqa: BLE001 - any GL failure becomes one clear error
+                raise RenderError(f"rendering failed: {exc}") from exc
+        if not np.any(depth > 0):
+            raise RenderError("rendering produced an empty frame (the face is not visible)")
+        return np.ascontiguousarray(color[..., :3])
+
+    def close(self):
+        self._renderer.delete()
