@@ -130,6 +130,7 @@ class FaceRig:
         out = np.zeros((len(v), NUM_BLENDSHAPES), dtype=np.float32)
         for t, target in enumerate(v @ q):
             out[t, active] = lsq_linear(r, target, bounds=(0.0, 1.0), method="bvls").x
+        np.clip(out, 0.0, 1.0, out=out)  # the solver may overshoot its bounds by rounding error
         return out[0] if single else out
 
     # ---- eyes and teeth ----------------------------------------------------------------------

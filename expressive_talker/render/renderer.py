@@ -130,9 +130,10 @@ class FaceRenderer:
         v = self.rig.neutral
         height = np.ptp(v[:, 1])
         fov = np.radians(22.0)
-        distance = 0.62 * height / np.tan(fov / 2) + v[:, 2].max()
+        # Frame the face: the head fills about 90% of the frame height, nudged towards the mouth.
+        distance = 0.55 * height / np.tan(fov / 2) + v[:, 2].max()
         camera = np.eye(4)
-        camera[:3, 3] = [0.0, 0.0, distance]
+        camera[:3, 3] = [0.0, -0.1 * height, distance]
         self.scene.add(pyrender.PerspectiveCamera(yfov=fov, znear=0.05, zfar=5.0), pose=camera)
 
         def look_from(position, target=(0.0, 0.0, 0.0)):
@@ -173,8 +174,9 @@ class FaceRenderer:
                 color, depth = self._renderer.render(self.scene)
             except Exception as exc:  # noqa: BLE001 - any GL failure becomes one clear error
                 raise RenderError(f"rendering failed: {exc}") from exc
-        if not np.any(depth > 0):
-            raise RenderError("rendering produced an empty frame (the face is not visible)")
+        # A broken GL stack tends to return black or empty buffers rather than fail loudly.
+        if not np.any(depth > 0) or not np.any(color[..., :3]):
+            raise RenderError("rendering produced an empty frame; the OpenGL backend may be broken (try EXPRESSIVE_TALKER_GL=osmesa)")
         return np.ascontiguousarray(color[..., :3])
 
     def close(self):

@@ -1,0 +1,132 @@
+import numpy as np
+import pytest
+
+from expressive_talker.errors import InputError, RenderError
+from expressive_talker.face.rig import INDEX, NUM_BLENDSHAPES, load_rig
+from expressive_talker.render.renderer import BACKGROUND, FaceRenderer
+from expressive_talker.render.video import Animation, render_video
+
+from .helpers import probe, read_frame, write_tone
+
+BG = np.array(BACKGROUND) * 255
+
+
+@pytest.fixture(scope="module")
+def renderer():
+    r = FaceRenderer(256)
+    yield r
+    r.close()
+
+
+def weights(**values):
+    w = np.zeros(NUM_BLENDSHAPES, np.float32)
+    for name, value in values.items():
+        w[INDEX[name]] = value
+    return w
+
+
+def mouth_box(image):
+    # Where the mouth sits in the default framing (found on the neutral render).
+    h, w, _ = image.shape
+    return image[int(0.60 * h) : int(0.80 * h), int(0.38 * w) : int(0.62 * w)].reshape(-1, 3).astype(int)
+
+
+def test_renders_a_lit_face(renderer):
+    rig = renderer.rig
+    image = renderer.render(rig.neutral, np.zeros(52))
+    assert image.shape == (256, 256, 3) and image.dtype == np.uint8
+    face = np.abs(image.astype(float) - BG).sum(axis=2) > 30
+    assert 0.2 < face.mean() < 0.8  # the head fills the middle of the frame
+    centre = image[96:160, 96:160].astype(float)
+    assert centre.mean() > 100  # lit, not a black silhouette
+    assert centre[..., 0].mean() > centre[..., 2].mean()  # skin is warm
+
+
+def test_open_jaw_shows_teeth_and_a_dark_mouth_not_the_skull(renderer):
+    rig = renderer.rig
+    closed = mouth_box(renderer.render(rig.neutral, np.zeros(52)))
+    w = weights(jawOpen=1.0)
+    opened = mouth_box(renderer.render(rig.pose(w), w))
+    white = lambda px: ((px.min(axis=1) > 185) & (np.ptp(px, axis=1) < 40)).sum()  # noqa: E731
+    dark_red = lambda px: ((px[:, 0] > px[:, 1] + 40) & (px.sum(axis=1) < 330)).sum()  # noqa: E731
+    assert white(opened) > white(closed) + 20  # teeth appear
+    assert dark_red(opened) > dark_red(closed) + 100  # the mouth interior, not skin of the skull
+
+
+def test_vertices_update_between_frames(renderer):
+    rig = renderer.rig
+    a = renderer.render(rig.neutral, np.zeros(52))
+    w = weights(mouthSmileLeft=1.0, mouthSmileRight=1.0)
+    b = renderer.render(rig.pose(w), w)
+    c = renderer.render(rig.neutral, np.zeros(52))
+    assert np.abs(a.astype(int) - b).sum() > 1000
+    assert np.array_equal(a, c)
+
+
+def broken_gl(monkeypatch, renderer):
+    """Make the GL backend hand back black, empty buffers, as a broken driver does."""
+    blank = lambda scene, *a, **k: (np.zeros((256, 256, 3), np.uint8), np.zeros((256, 256), np.float32))  # noqa: E731
+    monkeypatch.setattr(renderer._renderer, "render", blank)
+
+
+def test_broken_backend_raises_instead_of_writing_black_frames(monkeypatch, renderer):
+    broken_gl(monkeypatch, renderer)
+    with pytest.raises(RenderError, match="empty frame"):
+        renderer.render(renderer.rig.neutral, np.zeros(52))
+
+
+def test_size_is_bounded():
+    with pytest.raises(ValueError):
+        FaceRenderer(128)
+
+
+def test_video_matches_audio_duration_and_carries_it(tmp_path, renderer):
+    from expressive_talker.audio import load_audio
+
+    wave = load_audio(write_tone(tmp_path / "a.wav", seconds=1.5))
+    anim = Animation.from_weights(np.tile(weights(jawOpen=0.5), (20, 1)))  # shorter than the audio
+    out = tmp_path / "out.mp4"
+    frames = render_video([anim], wave, out, renderer=renderer)
+    assert frames == 45
+    count, has_audio, video = probe(out)
+    assert count == 45 and has_audio
+    assert "h264" in video and "yuv420p" in video and "256x256" in video
+
+
+def test_side_by_side_has_one_labelled_panel_per_animation(tmp_path, renderer):
+    from expressive_talker.audio import load_audio
+
+    wave = load_audio(write_tone(tmp_path / "a.wav", seconds=0.5))
+    rig = load_rig()
+    w = weights(jawOpen=1.0)
+    panels = [Animation.from_weights(np.zeros((15, 52))), Animation.from_weights(np.tile(w, (15, 1))), Animation.from_vertices(rig.pose(np.zeros((15, 52))))]
+    out = tmp_path / "cmp.mp4"
+    render_video(panels, wave, out, labels=["Ours", "ExpCLIP", "FaceFormer"], renderer=renderer)
+    count, _, video = probe(out)
+    assert count == 15 and "768x296" in video
+    frame = read_frame(out, 5).astype(int)
+    label_strip = frame[:40]
+    assert (label_strip.sum(axis=2) < 300).any()  # dark label text above the panels
+    first, second, third = (frame[40:, i * 256 : (i + 1) * 256] for i in range(3))
+    assert np.abs(first - third).mean() < 2  # same pose, rendered from weights or from vertices
+    assert np.abs(first - second).mean() > 2  # the open jaw differs
+
+
+def test_failed_render_leaves_nothing_behind(tmp_path, monkeypatch, renderer):
+    from expressive_talker.audio import load_audio
+
+    wave = load_audio(write_tone(tmp_path / "a.wav", seconds=0.5))
+    broken_gl(monkeypatch, renderer)
+    out = tmp_path / "out.mp4"
+    with pytest.raises(RenderError):
+        render_video([Animation.from_weights(np.zeros((15, 52)))], wave, out, renderer=renderer)
+    assert list(tmp_path.iterdir()) == [tmp_path / "a.wav"]
+
+
+def test_bad_animations_are_input_errors():
+    with pytest.raises(InputError, match="no frames"):
+        Animation.from_weights(np.zeros((0, 52)))
+    with pytest.raises(InputError, match="NaN"):
+        Animation.from_weights(np.full((3, 52), np.nan))
+    with pytest.raises(InputError, match="2694"):
+        Animation.from_vertices(np.zeros((3, 100, 3)))
