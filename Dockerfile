@@ -1,0 +1,27 @@
+# A small image that runs the app as a non-root user (uid 1000) on port 7860.
+# It installs what `make setup` installs: packages.txt from Debian, then torch pinned and
+# requirements.txt into .venv.
+FROM python:3.11-slim-bookworm
+
+COPY packages.txt /tmp/packages.txt
+RUN apt-get update \
+ && xargs -a /tmp/packages.txt apt-get install -y --no-install-recommends make \
+ && rm -rf /var/lib/apt/lists/*
+
+RUN useradd --create-home --uid 1000 user
+USER user
+WORKDIR /home/user/app
+
+# Dependencies first, so code changes reuse this layer.
+COPY --chown=user requirements.txt packages.txt Makefile ./
+RUN make setup && rm -rf /home/user/.cache/pip
+
+COPY --chown=user . .
+
+ENV GRADIO_SERVER_NAME=0.0.0.0 \
+    GRADIO_SERVER_PORT=7860 \
+    GRADIO_ANALYTICS_ENABLED=False \
+    HF_HUB_OFFLINE=1 \
+    HF_HUB_DISABLE_TELEMETRY=1
+EXPOSE 7860
+CMD [".venv/bin/python", "app.py"]
