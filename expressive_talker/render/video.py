@@ -110,6 +110,7 @@ def encode_mp4(frames, out_path, fps: int, size: tuple[int, int], wave: np.ndarr
             pix_fmt_out="yuv420p",
             quality=None,
             macro_block_size=1,
+            ffmpeg_log_level="error",
             output_params=["-crf", "20", "-preset", "veryfast", "-movflags", "+faststart"],
             audio_path=audio_path,
             audio_codec="aac" if audio_path else None,
