@@ -15,6 +15,7 @@ open_clip; it is idempotent and does nothing when torchvision's extension loads.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib.util
 import os
@@ -59,3 +60,18 @@ def ensure_torchvision_importable() -> bool:
         except RuntimeError:  # already defined by an earlier caller
             pass
     return True
+
+
+@contextlib.contextmanager
+def quiet_loading():
+    """Hide transformers' per-tensor "Loading weights" bar for the small local models loaded here
+    (the CLI prints JSON on stdout; the bar is noise on stderr), restoring the setting after."""
+    from transformers.utils import logging as hf_logging
+
+    was_enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            hf_logging.enable_progress_bar()

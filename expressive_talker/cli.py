@@ -43,14 +43,78 @@ def _render(args) -> None:
 
 
 def _bench(args) -> None:
-    from .render.bench import bench_render
+    if args.target == "features":
+        from .audio.bench import bench_features
 
-    result = bench_render(frames=args.frames, size=args.size)
+        result = bench_features(seconds=args.seconds)
+    else:
+        from .render.bench import bench_render
+
+        result = bench_render(frames=args.frames, size=args.size)
     text = json.dumps(result, indent=2)
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:
             f.write(text + "\n")
     print(text)
+
+
+def _features(args) -> None:
+    import time
+
+    import numpy as np
+
+    from .audio import load_audio
+    from .audio.features import default_threads, get_speech_encoder
+
+    _budget_torch_threads(default_threads())
+    wave = load_audio(args.audio, max_seconds=args.max_seconds)
+    encoder = get_speech_encoder(args.backend, args.model)
+    t0 = time.perf_counter()
+    features = encoder(wave)
+    ms = (time.perf_counter() - t0) * 1000
+    if args.out:
+        np.save(args.out, features, allow_pickle=False)
+    result = {"backend": encoder.name, "dim": encoder.dim, "fps": encoder.fps, "frames": len(features), "ms": round(ms, 1)}
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(f"{encoder.name}: {len(features)} frames x {encoder.dim} at {encoder.fps:g} fps in {ms:.0f} ms")
+
+
+def _embed_text(args) -> None:
+    from .audio.features import default_threads
+    from .text import get_text_encoder, normalize_prompt
+
+    for prompt in args.prompts:  # fail on an empty prompt before loading a model
+        normalize_prompt(prompt)
+    _budget_torch_threads(default_threads())
+    encoder = get_text_encoder(args.backend, args.model, args.checkpoint)
+    embedding = encoder.encode(args.prompts)
+    for note in embedding.notes:
+        print(f"note: {note}", file=sys.stderr)
+    sim = embedding.similarity()
+    if args.json:
+        print(json.dumps({"backend": encoder.name, "dim": encoder.dim, "prompts": embedding.prompts, "cosine": sim.astype(float).round(4).tolist()}))
+        return
+    labels = [p if len(p) <= 24 else p[:21] + "..." for p in embedding.prompts]
+    width = max(len(label) for label in labels)
+    col = max(8, *(len(label) for label in labels))
+    print(" " * width + "  " + "  ".join(label.rjust(col) for label in labels))
+    for label, row in zip(labels, sim):
+        print(label.ljust(width) + "  " + "  ".join(f"{v:{col}.3f}" for v in row))
+
+
+def _budget_torch_threads(threads: int) -> None:
+    import torch
+
+    torch.set_num_threads(threads)
+
+
+def _seconds(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError("must be a positive number of seconds")
+    return value
 
 
 def _size(text: str) -> int:
@@ -85,11 +149,33 @@ def build_parser() -> argparse.ArgumentParser:
     render.set_defaults(run=_render)
 
     bench = commands.add_parser("bench", help="speed benchmarks (they print JSON)")
-    bench.add_argument("target", choices=["render"], help="what to time")
+    bench.add_argument("target", choices=["render", "features"], help="what to time")
     bench.add_argument("--json", help="also write the result to this file")
     bench.add_argument("--frames", type=int, default=300)
     bench.add_argument("--size", type=_size, default=512)
+    bench.add_argument("--seconds", type=_seconds, default=10.0, help="features: audio clip length")
     bench.set_defaults(run=_bench)
+
+    from .audio.features import DEFAULT_SPEECH_BACKEND, SPEECH_BACKENDS
+    from .audio.io import MAX_SECONDS
+    from .text.encoders import DEFAULT_TEXT_BACKEND, TEXT_BACKENDS
+
+    features = commands.add_parser("features", help="speech features of an audio file")
+    features.add_argument("--audio", required=True, help="speech file (wav, mp3, flac, ogg, m4a, webm)")
+    features.add_argument("--backend", choices=SPEECH_BACKENDS, default=DEFAULT_SPEECH_BACKEND)
+    features.add_argument("--model", help="whisper-tiny: CTranslate2 model folder; wav2vec2: folder or hub id")
+    features.add_argument("--out", help="also save the features (frames x dim) to this .npy")
+    features.add_argument("--max-seconds", type=_seconds, default=MAX_SECONDS, help="longest audio accepted")
+    features.add_argument("--json", action="store_true", help='print {"backend", "dim", "fps", "frames", "ms"}')
+    features.set_defaults(run=_features)
+
+    embed = commands.add_parser("embed-text", help="embed expression prompts; print their cosine similarities")
+    embed.add_argument("prompts", nargs="+", help='e.g. "slightly disgusted" "disgust" "happy"')
+    embed.add_argument("--backend", choices=TEXT_BACKENDS, default=DEFAULT_TEXT_BACKEND)
+    embed.add_argument("--model", help="minilm: local model folder; clip: open_clip model name (default ViT-B-32)")
+    embed.add_argument("--checkpoint", help="clip: local open_clip checkpoint (random weights without one)")
+    embed.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    embed.set_defaults(run=_embed_text)
     return parser
 
 

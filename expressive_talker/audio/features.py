@@ -164,14 +164,15 @@ class Wav2Vec2Encoder(SpeechEncoder):
     """Last hidden state of a transformers ``Wav2Vec2Model`` (local folder, or hub id if online)."""
 
     def __init__(self, source: str = DEFAULT_WAV2VEC2):
-        from .._torch_compat import ensure_torchvision_importable
+        from .._torch_compat import ensure_torchvision_importable, quiet_loading
 
         ensure_torchvision_importable()
         import torch
         from transformers import Wav2Vec2FeatureExtractor, Wav2Vec2Model
 
         try:
-            self._model = Wav2Vec2Model.from_pretrained(source).eval()
+            with quiet_loading():
+                self._model = Wav2Vec2Model.from_pretrained(source).eval()
         except OSError as exc:
             raise InputError(
                 f"wav2vec 2.0 weights not found at {source!r} (offline, no local copy): "

@@ -86,15 +86,18 @@ class MiniLMEncoder(TextEncoder):
     """A BERT-style sentence encoder from a local folder (default: the packaged all-MiniLM-L6-v2)."""
 
     def __init__(self, path: str | None = None):
-        from .._torch_compat import ensure_torchvision_importable
+        from .._torch_compat import ensure_torchvision_importable, quiet_loading
 
         ensure_torchvision_importable()
         import torch
         from transformers import AutoModel, AutoTokenizer
 
         path = path or minilm_path()
+        if not os.path.isfile(os.path.join(path, "config.json")):
+            raise InputError(f"no sentence encoder (config.json) in {path}")
         self._tokenizer = AutoTokenizer.from_pretrained(path)
-        self._model = AutoModel.from_pretrained(path).eval()
+        with quiet_loading():
+            self._model = AutoModel.from_pretrained(path).eval()
         self.max_tokens = _sentence_transformers_max_len(path) or self._tokenizer.model_max_length
         self.name, self.dim = "minilm", self._model.config.hidden_size
         self._torch = torch
