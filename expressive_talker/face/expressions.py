@@ -32,6 +32,21 @@ AU_TO_ARKIT: dict[str, dict[str, float]] = {
     "AU23 lip tightener": {"mouthPressLeft": 0.6, "mouthPressRight": 0.6, "mouthRollLower": 0.3, "mouthRollUpper": 0.3},
     "AU24 lip pressor": {"mouthPressLeft": 1.0, "mouthPressRight": 1.0},
     "AU26 jaw drop": {"jawOpen": 1.0},
+    # Further AUs used by the action-level descriptions (data/descriptions.py) and the corpus.
+    "AU2R outer brow raiser, right only": {"browOuterUpRight": 1.0},
+    "AU4L brow lowerer, left only": {"browDownLeft": 1.0},
+    "AU10R upper lip raiser, right only": {"mouthUpperUpRight": 1.0, "noseSneerRight": 0.4},
+    "AU13 cheek puffer": {"cheekPuff": 1.0},
+    "AU14 dimpler": {"mouthDimpleLeft": 1.0, "mouthDimpleRight": 1.0},
+    "AU18 lip pucker": {"mouthPucker": 1.0},
+    "AU22 lip funneler": {"mouthFunnel": 1.0},
+    "AU25 lips part": {"mouthLowerDownLeft": 0.3, "mouthLowerDownRight": 0.3, "mouthUpperUpLeft": 0.2, "mouthUpperUpRight": 0.2},
+    "AU27 mouth stretch": {"jawOpen": 1.0, "mouthStretchLeft": 0.3, "mouthStretchRight": 0.3},
+    "AU28 lip suck": {"mouthRollLower": 1.0, "mouthRollUpper": 1.0},
+    "AU43 eyes closed": {"eyeBlinkLeft": 1.0, "eyeBlinkRight": 1.0},
+    "AU46R wink, right eye": {"eyeBlinkRight": 1.0, "cheekSquintRight": 0.5},
+    "AU61 eyes turned left": {"eyeLookOutLeft": 1.0, "eyeLookInRight": 1.0},
+    "AU64 eyes down": {"eyeLookDownLeft": 1.0, "eyeLookDownRight": 1.0},
 }
 
 # Emotion -> AU strengths at full intensity (EMFACS prototypes; MEAD's eight emotions).
@@ -55,6 +70,9 @@ EMOTION_AUS: dict[str, dict[str, float]] = {
     "contempt": {"AU12R lip corner puller, right only": 0.6, "AU14R dimpler, right only": 0.7, "AU7 lid tightener": 0.15},
 }
 EMOTIONS = list(EMOTION_AUS)
+
+# MEAD's intensity levels (1 weak, 2 medium, 3 strong; neutral has none) as prototype scales.
+INTENSITY_SCALE: dict[int, float] = {0: 0.0, 1: 0.45, 2: 0.7, 3: 1.0}
 
 
 def au_weights(aus: dict[str, float]) -> np.ndarray:

@@ -1,0 +1,1 @@
+"""The training corpus: synthetic emotional talking faces, descriptions and crossing pairs."""
