@@ -11,7 +11,7 @@ import unicodedata
 
 from ..errors import InputError
 
-MAX_PROMPT_CHARS = 1000  # far beyond any encoder's token limit; bounds tokenizer work
+MAX_PROMPT_CHARS = 4000  # above any encoder's token limit (256 tokens is ~1500 characters); bounds tokenizer work
 
 
 def normalize_prompt(text) -> tuple[str, list[str]]:
