@@ -1,0 +1,28 @@
+"""One interface for every method: speech features (+ a text feature) -> vertices."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+import numpy as np
+
+
+class Animator(ABC):
+    """``animate(audio_features, text_feature | None) -> vertices (T, V, 3)``.
+
+    ``audio_features`` are (Ta, C) at ``audio_fps``; the animation runs at ``fps`` and has
+    ``frames`` frames (by default, the audio's duration at ``fps``). Methods without expression
+    control (FaceFormer) ignore ``text_feature``.
+    """
+
+    name: str
+    fps: float = 30.0
+    audio_fps: float = 50.0
+    uses_text: bool = True
+
+    def frames_for(self, audio_features: np.ndarray) -> int:
+        return max(1, int(round(len(audio_features) * self.fps / self.audio_fps)))
+
+    @abstractmethod
+    def animate(self, audio_features: np.ndarray, text_feature: np.ndarray | None = None, frames: int | None = None, progress=None) -> np.ndarray:
+        """Vertices (T, V, 3) in metres."""

@@ -1,0 +1,67 @@
+"""The paper's losses (§5.2 and §6.1), with its default weights.
+
+Offsets are in metres and reconstruction terms are mean squared errors over coordinates, the
+paper's setting; that is why the triplet and embedding weights are so small (1e-6, 1e-4): the
+paper says so itself, the reconstruction errors of a real-sized face are tiny numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+TRIPLET_MARGIN = 1.0
+
+
+@dataclass
+class Stage1Weights:
+    self_: float = 1.0
+    cross: float = 1.0
+    con: float = 1e-6
+    exp: float = 1e-6
+
+
+@dataclass
+class Stage2Weights:
+    face: float = 1.0
+    emb: float = 1e-4
+
+
+def triplet(anchor, positive, negative, margin: float = TRIPLET_MARGIN):
+    """max(0, ||a-p||² - ||a-n||² + margin), averaged over the batch. Features are (B,D)."""
+    d_pos = (anchor - positive).pow(2).sum(-1)
+    d_neg = (anchor - negative).pow(2).sum(-1)
+    return F.relu(d_pos - d_neg + margin).mean()
+
+
+def stage1_losses(model, x_an, x_bn, x_am, x_bm, weights: Stage1Weights) -> dict:
+    """The four crossing pairs (B,T,V,3): contents a/b, expressions n/m, time-aligned.
+
+    L_self reconstructs X_a,n and X_b,m; L_cross decodes swapped features into the pseudo ground
+    truths X_a,m and X_b,n. The content triplets compare time-aligned per-frame features (same
+    content, same timing); the expression triplets compare features averaged over time (the
+    expression of a clip is steady while its content changes).
+    """
+    con = {k: model.encode_content(x) for k, x in (("an", x_an), ("bn", x_bn), ("am", x_am), ("bm", x_bm))}
+    exp = {k: model.encode_expression(x) for k, x in (("an", x_an), ("bn", x_bn), ("am", x_am), ("bm", x_bm))}
+    l_self = F.mse_loss(model.decode(con["an"], exp["an"]), x_an) + F.mse_loss(model.decode(con["bm"], exp["bm"]), x_bm)
+    l_cross = F.mse_loss(model.decode(con["an"], exp["bm"]), x_am) + F.mse_loss(model.decode(con["bm"], exp["an"]), x_bn)
+    flat = lambda f: f.flatten(1) / f.shape[1] ** 0.5  # noqa: E731  (per-frame distances, averaged over frames)
+    mean = lambda f: f.mean(1)  # noqa: E731
+    l_con = triplet(flat(con["an"]), flat(con["am"]), flat(con["bn"])) + triplet(flat(con["bm"]), flat(con["bn"]), flat(con["am"]))
+    l_exp = triplet(mean(exp["an"]), mean(exp["bn"]), mean(exp["am"])) + triplet(mean(exp["bm"]), mean(exp["am"]), mean(exp["bn"]))
+    total = weights.self_ * l_self + weights.cross * l_cross + weights.con * l_con + weights.exp * l_exp
+    return {"total": total, "self": l_self, "cross": l_cross, "con": l_con, "exp": l_exp}
+
+
+def stage2_losses(model, offsets, content, expression, target, weights: Stage2Weights) -> dict:
+    """L_face between generated and ground-truth offsets; L_emb (L1) between the predicted
+    features and what the frozen stage-1 encoders read from the generated animation."""
+    l_face = F.mse_loss(offsets, target)
+    if weights.emb:
+        l_emb = F.l1_loss(content, model.stage1.encode_content(offsets)) + F.l1_loss(expression, model.stage1.encode_expression(offsets))
+    else:
+        l_emb = torch.zeros((), device=offsets.device)
+    return {"total": weights.face * l_face + weights.emb * l_emb, "face": l_face, "emb": l_emb}

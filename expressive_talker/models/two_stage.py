@@ -1,0 +1,206 @@
+"""The paper's two-stage model (Jung, Chun & Noh 2024).
+
+Stage 1, a disentangling auto-encoder: the content encoder E_con and the expression encoder
+E_exp turn an animation (per-frame vertex offsets from the neutral face) into per-frame content
+and expression features; the decoder D turns the concatenated features back into offsets.
+
+Stage 2: Audio2Con predicts content features from speech features and Text2Exp predicts
+expression features from a text feature, both autoregressive transformer decoders conditioned
+on the previously generated frames; the frozen D decodes their concatenation.
+
+Units: offsets are in metres (the rig's unit, as in the paper's FLAME meshes), so the paper's
+loss weights apply unchanged. Inside the networks offsets are divided by ``vertex_scale``
+(1 cm) so activations are O(1).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from .animator import Animator
+from .io import config_from_dict, load_state, read_config, save_folder
+from .layers import BidirectionalEncoder, CausalTransformer, KVCache, resample_frames, torch_threads
+
+
+@dataclass
+class TwoStageConfig:
+    num_vertices: int = 2694
+    dim: int = 64  # transformer width, sized for CPU training and 1000+ frames/s decoding
+    heads: int = 4
+    layers: int = 4  # per network, as in the paper
+    content_dim: int = 64
+    expression_dim: int = 64
+    audio_dim: int = 384  # whisper-tiny encoder
+    audio_fps: float = 50.0
+    text_dim: int = 384  # all-MiniLM-L6-v2
+    fps: float = 30.0
+    period: int = 30  # periodic positional encoding and ALiBi step (frames)
+    window: int = 90  # frames of history each frame attends to (3 s)
+    dropout: float = 0.1
+    vertex_scale: float = 0.01  # metres per network unit
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class Stage1(nn.Module):
+    """E_con, E_exp and D."""
+
+    def __init__(self, cfg: TwoStageConfig):
+        super().__init__()
+        self.cfg = cfg
+        flat = cfg.num_vertices * 3
+        self.con_in = nn.Linear(flat, cfg.dim)
+        self.exp_in = nn.Linear(flat, cfg.dim)
+        self.con_encoder = BidirectionalEncoder(cfg.dim, cfg.heads, cfg.layers, cfg.period, cfg.dropout)
+        self.exp_encoder = BidirectionalEncoder(cfg.dim, cfg.heads, cfg.layers, cfg.period, cfg.dropout)
+        self.con_out = nn.Linear(cfg.dim, cfg.content_dim)
+        self.exp_out = nn.Linear(cfg.dim, cfg.expression_dim)
+        self.dec_in = nn.Linear(cfg.content_dim + cfg.expression_dim, cfg.dim)
+        self.decoder = CausalTransformer(cfg.dim, cfg.heads, cfg.layers, cfg.period, cfg.window, cfg.dropout, conditioned=False)
+        self.dec_out = nn.Linear(cfg.dim, flat)
+
+    def _flat(self, offsets):
+        return offsets.flatten(2) / self.cfg.vertex_scale
+
+    def encode_content(self, offsets):
+        """(B,T,V,3) metres -> (B,T,content_dim)."""
+        return self.con_out(self.con_encoder(self.con_in(self._flat(offsets))))
+
+    def encode_expression(self, offsets):
+        return self.exp_out(self.exp_encoder(self.exp_in(self._flat(offsets))))
+
+    def decode_hidden(self, content, expression):
+        return self.decoder(self.dec_in(torch.cat([content, expression], -1)))
+
+    def to_offsets(self, hidden):
+        b, t, _ = hidden.shape
+        return (self.dec_out(hidden) * self.cfg.vertex_scale).view(b, t, self.cfg.num_vertices, 3)
+
+    def decode(self, content, expression):
+        return self.to_offsets(self.decode_hidden(content, expression))
+
+    def forward(self, offsets):
+        return self.decode(self.encode_content(offsets), self.encode_expression(offsets))
+
+
+class FeaturePredictor(nn.Module):
+    """Audio2Con or Text2Exp: previous frames (as offsets) + an aligned condition -> features."""
+
+    def __init__(self, cfg: TwoStageConfig, condition_dim: int, out_dim: int):
+        super().__init__()
+        self.cfg = cfg
+        self.frame_in = nn.Linear(cfg.num_vertices * 3, cfg.dim)
+        self.start = nn.Parameter(torch.zeros(cfg.dim))  # the token before the first frame
+        self.condition_in = nn.Linear(condition_dim, cfg.dim)
+        self.transformer = CausalTransformer(cfg.dim, cfg.heads, cfg.layers, cfg.period, cfg.window, cfg.dropout)
+        self.out = nn.Linear(cfg.dim, out_dim)
+
+    def tokens(self, previous_offsets):
+        """Offsets of frames 0..T-1 -> tokens for predicting frames 0..T-1 (shifted by one)."""
+        b = previous_offsets.shape[0]
+        embedded = self.frame_in(previous_offsets.flatten(2) / self.cfg.vertex_scale)
+        return torch.cat([self.start.expand(b, 1, -1), embedded[:, :-1]], 1)
+
+    def forward(self, previous_offsets, condition):
+        """Teacher-forced: (B,T,V,3) frames, (B,T,C) condition -> (B,T,out_dim)."""
+        return self.out(self.transformer(self.tokens(previous_offsets), self.condition_in(condition)))
+
+
+class TwoStageModel(nn.Module):
+    """Stage 1 + Audio2Con + Text2Exp, with KV-cached autoregressive inference."""
+
+    def __init__(self, cfg: TwoStageConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.stage1 = Stage1(cfg)
+        self.audio2con = FeaturePredictor(cfg, cfg.audio_dim, cfg.content_dim)
+        self.text2exp = FeaturePredictor(cfg, cfg.text_dim, cfg.expression_dim)
+
+    def conditions(self, audio_features, text_feature, frames: int | None = None):
+        """Speech features at audio_fps -> (B,T,audio_dim) at the animation rate; the text
+        feature (B,text_dim) repeated over the same frames."""
+        audio = resample_frames(audio_features, self.cfg.audio_fps, self.cfg.fps, frames)
+        text = text_feature[:, None, :].expand(-1, audio.shape[1], -1)
+        return audio, text
+
+    def forward(self, previous_offsets, audio, text):
+        """Teacher-forced stage-2 pass: returns (offsets, content, expression)."""
+        content = self.audio2con(previous_offsets, audio)
+        expression = self.text2exp(previous_offsets, text)
+        return self.stage1.decode(content, expression), content, expression
+
+    @torch.inference_mode()
+    def generate(self, audio_features, text_feature, frames: int | None = None, progress=None) -> torch.Tensor:
+        """Autoregressive inference, one frame at a time with KV caches: O(T) for any length.
+
+        audio_features (B,Ta,audio_dim) at audio_fps, text_feature (B,text_dim) -> offsets
+        (B,T,V,3) in metres.
+        """
+        with torch_threads(1):
+            return self._generate(audio_features, text_feature, frames, progress)
+
+    def _generate(self, audio_features, text_feature, frames, progress):
+        audio, text = self.conditions(audio_features, text_feature, frames)
+        b, t, _ = audio.shape
+        a2c, t2e, s1 = self.audio2con, self.text2exp, self.stage1
+        audio_terms = a2c.transformer.condition_terms(a2c.condition_in(audio))
+        text_terms = t2e.transformer.condition_terms(t2e.condition_in(text[:, :1]))
+        # The next frame's input is frame_in(offsets) with offsets = dec_out(hidden) * scale:
+        # fold both linear maps into one (dim x dim), so the loop never touches all vertices.
+        fold = lambda p: (p.frame_in.weight @ s1.dec_out.weight, p.frame_in.weight @ s1.dec_out.bias + p.frame_in.bias)  # noqa: E731
+        (wa, ba), (wt, bt) = fold(a2c), fold(t2e)
+        caches = KVCache(), KVCache(), KVCache()
+        tok_a = a2c.start.expand(b, 1, -1)
+        tok_t = t2e.start.expand(b, 1, -1)
+        hidden = torch.empty(b, t, self.cfg.dim)
+        for i in range(t):
+            content = a2c.out(a2c.transformer.step(tok_a, [term[:, i : i + 1] for term in audio_terms], caches[0]))
+            expression = t2e.out(t2e.transformer.step(tok_t, text_terms, caches[1]))
+            h = s1.decoder.step(s1.dec_in(torch.cat([content, expression], -1)), None, caches[2])
+            hidden[:, i : i + 1] = h
+            tok_a = torch.nn.functional.linear(h, wa, ba)
+            tok_t = torch.nn.functional.linear(h, wt, bt)
+            if progress is not None:
+                progress(i + 1, t)
+        return s1.to_offsets(hidden)
+
+
+class TwoStageAnimator(Animator):
+    """The trained two-stage model behind the common Animator interface."""
+
+    kind = "two-stage"
+
+    def __init__(self, model: TwoStageModel, neutral: np.ndarray, name: str = "ours"):
+        self.model = model.eval()
+        self.neutral = np.asarray(neutral, dtype=np.float32)
+        self.name = name
+        self.fps = model.cfg.fps
+        self.audio_fps = model.cfg.audio_fps
+
+    @classmethod
+    def from_pretrained(cls, folder, name: str | None = None) -> "TwoStageAnimator":
+        meta = read_config(folder)
+        if meta.get("kind") != cls.kind:
+            raise ValueError(f"{folder} holds a {meta.get('kind')!r} model, not a two-stage model")
+        model = TwoStageModel(config_from_dict(TwoStageConfig, meta["config"]))
+        load_state(folder, model)
+        neutral = np.load(os.path.join(folder, "neutral.npy"))
+        return cls(model, neutral, name or os.path.basename(os.path.normpath(folder)))
+
+    def save_pretrained(self, folder, extra: dict | None = None) -> None:
+        save_folder(folder, self.model, self.model.cfg, self.kind, extra, half=True)
+        np.save(os.path.join(folder, "neutral.npy"), self.neutral)
+
+    def animate(self, audio_features, text_feature=None, frames=None, progress=None) -> np.ndarray:
+        if text_feature is None:
+            raise ValueError("the two-stage model needs a text feature")
+        audio = torch.as_tensor(np.asarray(audio_features, np.float32))[None]
+        text = torch.as_tensor(np.asarray(text_feature, np.float32)).reshape(1, -1)
+        offsets = self.model.generate(audio, text, frames or self.frames_for(audio_features), progress)[0].numpy()
+        return self.neutral[None] + offsets
