@@ -7,9 +7,11 @@ carry-over). Every frame is the dominance-weighted mean of all targets (Cohen & 
 model), so rounding spreads onto neighbouring consonants and fast speech undershoots, while
 phones that must hit their shape (p/b/m closure, f/v lip tuck) carry high dominance.
 
-Channels are symmetric (left = right); ``seal`` is the lip closure of bilabials: it is turned
-into ``mouthClose = seal * jawOpen`` (ARKit's way of keeping lips together whatever the jaw
-does) and it suppresses every shape that would part the lips.
+Channels are symmetric (left = right). ``seal`` is the lip closure of bilabials and is not
+blended: closure is a must-hit target (speakers never undershoot it), so it is a plateau over
+each p/b/m with a short closing ramp before and a release after. It becomes
+``mouthClose = seal * jawOpen`` (ARKit's way of keeping the lips together whatever the jaw
+does) and suppresses every shape that would part the lips.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ _C = {c: i for i, c in enumerate(CHANNELS)}
 # viseme -> (targets, dominance of the channels it sets, reach in seconds before/after its core)
 VISEMES: dict[str, tuple[dict[str, float], float, float]] = {
     "rest": ({"jaw": 0.0}, 0.5, 0.10),
-    "PBM": ({"seal": 1.0, "jaw": 0.03, "press": 0.3}, 1.0, 0.05),
+    "PBM": ({"jaw": 0.03, "press": 0.3}, 1.0, 0.05),  # the closure itself: closure(),
     "FV": ({"rollLower": 0.6, "upperUp": 0.25, "jaw": 0.05, "shrugUpper": 0.15}, 0.9, 0.05),
     "TH": ({"jaw": 0.12, "rollLower": 0.12, "upperUp": 0.1, "stretch": 0.1}, 0.5, 0.05),
     "TD": ({"jaw": 0.08, "stretch": 0.12}, 0.35, 0.05),
@@ -75,13 +77,11 @@ def _targets(phones):
             target, alpha, r = VISEMES[name]
             v = np.zeros(len(CHANNELS))
             d = np.full(len(CHANNELS), _REST_DOMINANCE)
-            d[_C["seal"]] = 0.0  # only bilabials speak about closure
             for ch, val in target.items():
                 v[_C[ch]] = val
                 d[_C[ch]] = alpha
             if name == "rest":
                 d[:] = alpha
-                d[_C["seal"]] = 0.0
             starts.append(edges[k])
             ends.append(edges[k + 1])
             values.append(v)
@@ -120,10 +120,29 @@ def articulation(phones, n_frames: int, fps: float = 30.0, loudness=None) -> np.
     num = np.einsum("ntc,nc->tc", dom, v)
     den = dom.sum(0) + _EPS
     out = num / den
-    # closure must be complete, not 90 %: sharpen the seal channel
-    seal = out[:, _C["seal"]]
-    out[:, _C["seal"]] = np.clip((seal - 0.15) / 0.7, 0.0, 1.0)
+    out[:, _C["seal"]] = closure(phones, t)  # not blended: see the module doc
     return np.clip(out, 0.0, 1.0).astype(np.float32)
+
+
+def _smoothstep(x):
+    x = np.clip(x, 0.0, 1.0)
+    return x * x * (3 - 2 * x)
+
+
+CLOSE_S, RELEASE_S = 0.05, 0.04  # lip closing and opening movements around a bilabial
+
+
+def closure(phones, t: np.ndarray) -> np.ndarray:
+    """Bilabial lip seal (T,) in [0, 1]: 1 over the middle 70 % of each p/b/m, smooth ramps around it."""
+    seal = np.zeros(len(t))
+    for p, t0, t1 in phones:
+        if p not in BILABIALS:
+            continue
+        c0, c1 = t0 + 0.15 * (t1 - t0), t1 - 0.15 * (t1 - t0)
+        rise = _smoothstep((t - (c0 - CLOSE_S)) / CLOSE_S)
+        fall = 1.0 - _smoothstep((t - c1) / RELEASE_S)
+        seal = np.maximum(seal, np.minimum(rise, fall))
+    return seal
 
 
 def articulation_to_arkit(channels: np.ndarray, jaw_gain: float = 1.0, extra_jaw=None) -> np.ndarray:

@@ -167,7 +167,7 @@ def compose(art: np.ndarray, expr: np.ndarray, jaw_gain: float = 1.0) -> np.ndar
         mouth[:, INDEX["mouthStretch" + s]] += 0.5 * smile * ch["stretch"]  # ... and a smile widens spread vowels
         expr[:, INDEX["mouthPress" + s]] *= 1 - 0.8 * jaw  # pressed lips yield to an open jaw
         for name in ("mouthUpperUp", "mouthLowerDown", "mouthStretch"):
-            expr[:, INDEX[name + s]] *= 1 - 0.8 * seal  # the lips still meet for p, b, m
+            expr[:, INDEX[name + s]] *= 1 - seal  # the lips still meet for p, b, m
     for name in ("mouthFunnel", "mouthShrugUpper"):
         expr[:, INDEX[name]] *= 1 - seal
     w = np.clip(mouth + expr, 0.0, 1.0)

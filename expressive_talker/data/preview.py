@@ -1,0 +1,72 @@
+"""A still grid of a built corpus, to judge its expressions by eye.
+
+One row per emotion; columns: intensity levels 1, 2, 3 (each at a vowel where the expression
+is fully on), then a bilabial frame of the strongest clip (the lips must be closed). Frames
+come from the corpus's own clips, posed on the rig and rendered with the project renderer.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..face.expressions import EMOTIONS
+from .dataset import FaceDataset
+from .lips import bilabial_frames
+from .phones import VOWELS
+
+
+def _pick_frame(phones, n_frames, fps, want_bilabial=False) -> int:
+    if want_bilabial:
+        f = bilabial_frames(phones, n_frames, fps, min_seconds=0.06)
+        if len(f):
+            return int(f[len(f) // 2])
+    # an open vowel in the middle third, where the onset ramp is over
+    mids = [int(0.5 * (t0 + t1) * fps) for p, t0, t1 in phones if p in ("aa", "ae", "ah", "ay", "aw", "eh")]
+    mids = [m for m in mids if n_frames / 3 <= m <= 2 * n_frames / 3] or [n_frames // 2]
+    return mids[len(mids) // 2]
+
+
+def render_grid(corpus_dir: str, out_png: str, size: int = 256) -> str:
+    """Render the grid to ``out_png`` (PNG) and return its path."""
+    from PIL import Image, ImageDraw
+
+    from ..render.renderer import FaceRenderer
+
+    ds = FaceDataset(corpus_dir)
+    renderer = FaceRenderer(size, rig=ds.rig)
+    rows = []
+    for emotion in EMOTIONS:
+        by_level = {}
+        for i, e in enumerate(ds.entries):
+            if e["emotion"] == emotion:
+                by_level.setdefault(e["level"], i)
+        levels = [0, 0, 0] if emotion == "neutral" else [1, 2, 3]
+        cells = []
+        for level in levels:
+            i = by_level.get(level)
+            if i is None:
+                cells.append(np.zeros((size, size, 3), np.uint8))
+                continue
+            w = ds.weights(i)
+            f = _pick_frame(ds.entries[i]["phones"], len(w), ds.fps)
+            cells.append(renderer.render(ds.rig.pose(w[f]), w[f]))
+        strongest = by_level.get(levels[-1])
+        if strongest is not None:
+            w = ds.weights(strongest)
+            f = _pick_frame(ds.entries[strongest]["phones"], len(w), ds.fps, want_bilabial=True)
+            cells.append(renderer.render(ds.rig.pose(w[f]), w[f]))
+        else:
+            cells.append(np.zeros((size, size, 3), np.uint8))
+        rows.append((emotion, np.concatenate(cells, axis=1)))
+    renderer.close()
+    label_w = 110
+    grid = np.concatenate([r for _, r in rows], axis=0)
+    img = Image.new("RGB", (grid.shape[1] + label_w, grid.shape[0] + 24), "white")
+    img.paste(Image.fromarray(grid), (label_w, 24))
+    draw = ImageDraw.Draw(img)
+    for k, title in enumerate(["level 1", "level 2", "level 3", "p/b/m (level 3)"]):
+        draw.text((label_w + k * size + 8, 6), title, fill="black")
+    for k, (emotion, _) in enumerate(rows):
+        draw.text((8, 24 + k * size + size // 2), emotion, fill="black")
+    img.save(out_png)
+    return out_png
