@@ -19,6 +19,8 @@ class Animator(ABC):
     fps: float = 30.0
     audio_fps: float = 50.0
     uses_text: bool = True
+    audio_backend: str = "whisper-tiny"  # the speech features the model was trained on
+    text_backend: str = "minilm"  # the text encoder it was trained with
 
     def frames_for(self, audio_features: np.ndarray) -> int:
         return max(1, int(round(len(audio_features) * self.fps / self.audio_fps)))

@@ -35,6 +35,8 @@ class TwoStageConfig:
     layers: int = 4  # per network, as in the paper
     content_dim: int = 64
     expression_dim: int = 64
+    audio_backend: str = "whisper-tiny"  # expressive_talker.audio backend the model was trained on
+    text_backend: str = "minilm"  # expressive_talker.text backend
     audio_dim: int = 384  # whisper-tiny encoder
     audio_fps: float = 50.0
     text_dim: int = 384  # all-MiniLM-L6-v2
@@ -182,6 +184,8 @@ class TwoStageAnimator(Animator):
         self.name = name
         self.fps = model.cfg.fps
         self.audio_fps = model.cfg.audio_fps
+        self.audio_backend = model.cfg.audio_backend
+        self.text_backend = model.cfg.text_backend
 
     @classmethod
     def from_pretrained(cls, folder, name: str | None = None) -> "TwoStageAnimator":
