@@ -66,7 +66,8 @@ def _features(args) -> None:
     from .audio import load_audio
     from .audio.features import default_threads, get_speech_encoder
 
-    _budget_torch_threads(default_threads())
+    if args.backend == "wav2vec2":  # the only torch backend; the others need no torch import
+        _budget_torch_threads(default_threads())
     wave = load_audio(args.audio, max_seconds=args.max_seconds)
     encoder = get_speech_encoder(args.backend, args.model)
     t0 = time.perf_counter()
