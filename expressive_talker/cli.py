@@ -63,12 +63,12 @@ def _features(args) -> None:
 
     import numpy as np
 
-    from .audio import load_audio
+    from .audio import read_audio
     from .audio.features import default_threads, get_speech_encoder
 
     if args.backend == "wav2vec2":  # the only torch backend; the others need no torch import
         _budget_torch_threads(default_threads())
-    wave = load_audio(args.audio, max_seconds=args.max_seconds)
+    wave = read_audio(args.audio, max_seconds=args.max_seconds).wave  # notes (e.g. silence) are logged to stderr
     encoder = get_speech_encoder(args.backend, args.model)
     t0 = time.perf_counter()
     features = encoder(wave)
@@ -90,9 +90,7 @@ def _embed_text(args) -> None:
         normalize_prompt(prompt)
     _budget_torch_threads(default_threads())
     encoder = get_text_encoder(args.backend, args.model, args.checkpoint)
-    embedding = encoder.encode(args.prompts)
-    for note in embedding.notes:
-        print(f"note: {note}", file=sys.stderr)
+    embedding = encoder.encode(args.prompts)  # notes (e.g. truncation) are logged to stderr
     sim = embedding.similarity()
     if args.json:
         print(json.dumps({"backend": encoder.name, "dim": encoder.dim, "prompts": embedding.prompts, "cosine": sim.astype(float).round(4).tolist()}))
