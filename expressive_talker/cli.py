@@ -43,7 +43,11 @@ def _render(args) -> None:
 
 
 def _bench(args) -> None:
-    if args.target == "features":
+    if args.target == "model":
+        from .evaluate import bench_model
+
+        result = bench_model(args.methods.split(","), seconds=args.seconds)
+    elif args.target == "features":
         from .audio.bench import bench_features
 
         result = bench_features(seconds=args.seconds)
@@ -148,11 +152,12 @@ def build_parser() -> argparse.ArgumentParser:
     render.set_defaults(run=_render)
 
     bench = commands.add_parser("bench", help="speed benchmarks (they print JSON)")
-    bench.add_argument("target", choices=["render", "features"], help="what to time")
+    bench.add_argument("target", choices=["render", "features", "model"], help="what to time")
     bench.add_argument("--json", help="also write the result to this file")
     bench.add_argument("--frames", type=int, default=300)
     bench.add_argument("--size", type=_size, default=512)
-    bench.add_argument("--seconds", type=_seconds, default=10.0, help="features: audio clip length")
+    bench.add_argument("--seconds", type=_seconds, default=10.0, help="features, model: audio clip length")
+    bench.add_argument("--methods", default="ours", help="model: comma-separated methods")
     bench.set_defaults(run=_bench)
 
     from .audio.features import DEFAULT_SPEECH_BACKEND, SPEECH_BACKENDS
@@ -175,7 +180,24 @@ def build_parser() -> argparse.ArgumentParser:
     embed.add_argument("--checkpoint", help="clip: local open_clip checkpoint (random weights without one)")
     embed.add_argument("--json", action="store_true", help="print JSON instead of a table")
     embed.set_defaults(run=_embed_text)
+
+    evaluate = commands.add_parser("evaluate", help="vertex errors and expression accuracies on a corpus split")
+    evaluate.add_argument("--methods", default="ours", help="comma-separated: ours, faceformer, expclip, ours-no-cross, ...")
+    evaluate.add_argument("--data", default="data/corpus", help="corpus folder (make data)")
+    evaluate.add_argument("--split", default="test", choices=["train", "val", "test"])
+    evaluate.add_argument("--max-clips", type=int, default=120, help="evaluate a fixed random subset of clips (0: all)")
+    evaluate.add_argument("--seed", type=int, default=0)
+    evaluate.add_argument("--json", help="also write the result to this file")
+    evaluate.set_defaults(run=_evaluate)
     return parser
+
+
+def _evaluate(args) -> None:
+    from .evaluate import evaluate, write_json
+
+    methods = [m for m in args.methods.split(",") if m]
+    result = evaluate(methods, data_root=args.data, split=args.split, max_clips=args.max_clips or None, seed=args.seed)
+    print(write_json(result, args.json))
 
 
 def main(argv=None) -> int:

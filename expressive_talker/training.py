@@ -89,13 +89,14 @@ def train(
     """Optimise ``loss_fn(model, *batch, step=...)["total"]`` for ``cfg.steps`` steps with Adam
     (β = 0.9, 0.999, as in the paper). Returns the unwrapped model."""
     from accelerate import Accelerator
-    from accelerate.utils import DistributedDataParallelKwargs, set_seed
+    from accelerate.utils import DistributedDataParallelKwargs, ProjectConfiguration, set_seed
 
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     # Frozen or loss-dependent parts (stage 2's encoders, ablations) may get no gradient.
     ddp = DistributedDataParallelKwargs(find_unused_parameters=True)
-    accelerator = Accelerator(log_with="tensorboard", project_dir=cfg.out, kwargs_handlers=[ddp])
+    project = ProjectConfiguration(project_dir=cfg.out, logging_dir=os.path.join(cfg.out, "logs"))
+    accelerator = Accelerator(log_with="tensorboard", project_config=project, kwargs_handlers=[ddp])
     set_seed(cfg.seed)
     accelerator.init_trackers(name, config={k: v for k, v in asdict(cfg).items() if isinstance(v, (int, float, str, bool))})
     optimizer = torch.optim.Adam(parameters, lr=cfg.lr, betas=(0.9, 0.999))

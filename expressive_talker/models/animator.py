@@ -21,6 +21,8 @@ class Animator(ABC):
     uses_text: bool = True
     audio_backend: str = "whisper-tiny"  # the speech features the model was trained on
     text_backend: str = "minilm"  # the text encoder it was trained with
+    audio_dim: int = 384
+    text_dim: int = 384
 
     def frames_for(self, audio_features: np.ndarray) -> int:
         return max(1, int(round(len(audio_features) * self.fps / self.audio_fps)))

@@ -186,6 +186,8 @@ class TwoStageAnimator(Animator):
         self.audio_fps = model.cfg.audio_fps
         self.audio_backend = model.cfg.audio_backend
         self.text_backend = model.cfg.text_backend
+        self.audio_dim = model.cfg.audio_dim
+        self.text_dim = model.cfg.text_dim
 
     @classmethod
     def from_pretrained(cls, folder, name: str | None = None) -> "TwoStageAnimator":

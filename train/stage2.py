@@ -1,0 +1,88 @@
+"""Stage 2: train Audio2Con and Text2Exp in front of the frozen stage-1 decoder.
+
+    accelerate launch train/stage2.py --config train/configs/stage2.json --stage1 runs/ours/stage1 --save weights/ours
+    ... --no-emb            # ablation: w/o feature embedding loss
+    ... --end-to-end        # ablation: no stage 1; decoder trained from scratch with the rest
+    ... --finetune-decoder  # ablation: the stage-1 decoder is trained further, not frozen
+
+Autoregressive training uses scheduled sampling in two passes: a teacher-forced pass predicts
+every frame, then the second pass sees, for a growing share of frames (up to half), the
+model's own prediction of the previous frame instead of the ground truth. This keeps training
+parallel over time while teaching the model to recover from its own errors at inference.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+import torch
+
+from expressive_talker.models.batches import ClipBatches, CorpusTensors
+from expressive_talker.models.io import config_from_dict, load_state, read_config
+from expressive_talker.models.losses import Stage2Weights, stage2_losses
+from expressive_talker.models.two_stage import TwoStageAnimator, TwoStageConfig, TwoStageModel
+from expressive_talker.training import TrainConfig, add_common_arguments, train
+
+MAX_SAMPLING = 0.5  # largest share of previous frames replaced by the model's own predictions
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_common_arguments(parser)
+    parser.add_argument("--stage1", help="stage-1 folder written by train/stage1.py")
+    parser.add_argument("--save", help="where to write the trained model folder (default OUT/model)")
+    parser.add_argument("--no-emb", action="store_true", help="ablation: drop L_emb")
+    parser.add_argument("--end-to-end", action="store_true", help="ablation: train the decoder from scratch with the rest")
+    parser.add_argument("--finetune-decoder", action="store_true", help="ablation: keep training the stage-1 decoder")
+    args = parser.parse_args(argv)
+    cfg = TrainConfig.load(args.config, data=args.data, out=args.out, steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed, threads=args.threads)
+    cfg.options.update({k: True for k in ("no_emb", "end_to_end", "finetune_decoder") if getattr(args, k)})
+    end_to_end = cfg.options.get("end_to_end", False)
+    if not end_to_end and not args.stage1:
+        parser.error("--stage1 is required (or --end-to-end)")
+
+    if end_to_end:
+        model_cfg = TwoStageConfig(**cfg.model)
+    else:
+        model_cfg = config_from_dict(TwoStageConfig, read_config(args.stage1)["config"])
+    data = CorpusTensors(cfg.data, "train", audio_backend=model_cfg.audio_backend)
+    model_cfg.num_vertices = data.num_vertices
+    model = TwoStageModel(model_cfg)
+    if not end_to_end:
+        load_state(args.stage1, model.stage1)
+
+    weights = Stage2Weights()
+    if cfg.options.get("no_emb") or end_to_end:  # end to end has no trained encoders to match
+        weights.emb = 0.0
+    decoder_trains = end_to_end or cfg.options.get("finetune_decoder", False)
+    decoder_parts = [model.stage1.dec_in, model.stage1.decoder, model.stage1.dec_out]
+    parameters = list(model.audio2con.parameters()) + list(model.text2exp.parameters())
+    if decoder_trains:
+        parameters += [p for part in decoder_parts for p in part.parameters()]
+    trainable = {id(p) for p in parameters}
+    for p in model.stage1.parameters():
+        p.requires_grad_(id(p) in trainable)
+    batches = ClipBatches(data, model_cfg.text_backend, frames=cfg.seq_frames, seed=cfg.seed)
+
+    def loss_fn(model, target, audio, text, step):
+        if not decoder_trains:
+            model.stage1.eval()  # frozen: no dropout in the decoder or the encoders
+        share = MAX_SAMPLING * min(1.0, step / max(1, cfg.steps // 2))
+        previous = target
+        if share > 0:
+            with torch.no_grad():
+                first_pass, _, _ = model(target, audio, text)
+            own = torch.rand(target.shape[:2], device=target.device) < share
+            previous = torch.where(own[..., None, None], first_pass, target)
+        offsets, content, expression = model(previous, audio, text)
+        return stage2_losses(model, offsets, content, expression, target, weights)
+
+    model = train(cfg, "stage2", model, parameters, lambda g: batches(g, cfg.batch_size), loss_fn, resume=args.resume)
+    save = args.save or os.path.join(cfg.out, "model")
+    TwoStageAnimator(model, data.template).save_pretrained(save, {"train": {"steps": cfg.steps, "options": cfg.options, "data": cfg.data}})
+    print(f"model saved to {save}")
+
+
+if __name__ == "__main__":
+    main()
