@@ -57,6 +57,11 @@ def test_stereo_44k_wav_is_mixed_down_and_resampled(tmp_path):
     assert clip.source_rate == 44100 and clip.source_channels == 2
     assert len(clip.wave) == int(1.5 * SAMPLE_RATE)
     assert abs(dominant_hz(clip.wave) - 220) < 5
+    m4a = tmp_path / "stereo.m4a"  # the same through ffmpeg
+    ffmpeg("-i", path, "-c:a", "aac", m4a)
+    clip = read_audio(m4a)
+    assert (clip.source_rate, clip.source_channels) == (44100, 2)
+    assert abs(dominant_hz(clip.wave) - 220) < 5
 
 
 def test_loudness_is_normalised_without_clipping(tmp_path):

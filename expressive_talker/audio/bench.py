@@ -44,9 +44,10 @@ def _run_one(backend: str, seconds: float, repeats: int, threads: int, queue) ->
 
 
 def _measure(backend: str, seconds: float, repeats: int, threads: int) -> dict:
-    import torch
+    if backend in ("wav2vec2", "minilm"):  # torch backends; the others run without importing torch
+        import torch
 
-    torch.set_num_threads(threads)
+        torch.set_num_threads(threads)
     wave = speech_like(seconds)
     base_mb = _peak_mb()
     t0 = time.perf_counter()

@@ -173,15 +173,14 @@ def _ffmpeg_exe() -> str:
 def _ffmpeg_probe(path: str) -> tuple[int, int, float | None]:
     """(sample rate, channels, container duration or None) from ffmpeg's header parse only."""
     name = os.path.basename(path)
-    proc = subprocess.run([_ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", path], capture_output=True, timeout=60)
+    proc = _run_ffmpeg(["-hide_banner", "-nostdin", "-i", path], path, timeout=60)
     text = proc.stderr.decode("utf-8", "replace")
     stream = _AUDIO_STREAM.search(text)
     if "Input #0" not in text:
         raise InputError(f"could not read {name} as audio (supported: {SUPPORTED})")
     if stream is None:
         raise InputError(f"{name} has no audio track")
-    layout = stream.group(2).strip()
-    channels = {"mono": 1, "stereo": 2}.get(layout, int(layout.split()[0]) if layout[:1].isdigit() else 2)
+    channels = _channel_count(stream.group(2).strip())
     match = _DURATION.search(text)  # browsers' MediaRecorder webm often says "Duration: N/A"
     seconds = None
     if match:
@@ -190,11 +189,29 @@ def _ffmpeg_probe(path: str) -> tuple[int, int, float | None]:
     return int(stream.group(1)), channels, seconds
 
 
+_LAYOUTS = {"mono": 1, "stereo": 2, "2.1": 3, "quad": 4, "5.0": 5, "5.1": 6, "6.1": 7, "7.1": 8}
+
+
+def _channel_count(layout: str) -> int:
+    """ffmpeg's channel layout ("mono", "stereo", "5.1(side)", "3 channels") -> count; 0 if unknown."""
+    match = re.match(r"(\d+) channels", layout)
+    if match:
+        return int(match.group(1))
+    return _LAYOUTS.get(layout.split("(")[0], 0)
+
+
+def _run_ffmpeg(args: list[str], path: str, timeout: float) -> subprocess.CompletedProcess:
+    try:
+        return subprocess.run([_ffmpeg_exe(), *args], capture_output=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise InputError(f"decoding {os.path.basename(path)} took longer than {timeout:g} s; is it a valid audio file?") from None
+
+
 def _ffmpeg_decode(path: str, max_seconds: float) -> np.ndarray:
     """Decode straight to 16 kHz mono float32; -t stops at the limit (plus a margin to detect it)."""
-    cmd = [_ffmpeg_exe(), "-nostdin", "-v", "error", "-i", path, "-vn", "-t", f"{max_seconds + 1:.3f}",
-           "-ac", "1", "-ar", str(SAMPLE_RATE), "-f", "f32le", "-"]
-    proc = subprocess.run(cmd, capture_output=True, timeout=300)
+    args = ["-nostdin", "-v", "error", "-i", path, "-vn", "-t", f"{max_seconds + 1:.3f}",
+            "-ac", "1", "-ar", str(SAMPLE_RATE), "-f", "f32le", "-"]
+    proc = _run_ffmpeg(args, path, timeout=300)
     if proc.returncode != 0:
         raise InputError(f"could not decode {os.path.basename(path)} as audio (supported: {SUPPORTED})")
     return np.frombuffer(proc.stdout, dtype=np.float32).copy()
