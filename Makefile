@@ -15,7 +15,13 @@ export HF_HUB_OFFLINE := 1
 export HF_HUB_DISABLE_TELEMETRY := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: demo test setup apt bench clean
+# Training: `accelerate launch` flags (one process here; on GPUs run `accelerate config` and
+# override, e.g. make weights ACCELERATE_ARGS="--multi_gpu --num_processes 4").
+ACCELERATE_ARGS ?= --num_processes 1 --num_machines 1 --mixed_precision no --dynamo_backend no
+LAUNCH := $(VENV)/bin/accelerate launch $(ACCELERATE_ARGS)
+CORPUS := data/corpus
+
+.PHONY: demo test setup apt bench data weights clean
 
 demo: setup
 	$(PY) app.py
@@ -25,13 +31,17 @@ test: setup
 
 setup: $(STAMP)
 
-$(STAMP): requirements.txt packages.txt Makefile
+$(STAMP): requirements.txt packages.txt pyproject.toml Makefile
 	@$(MAKE) --no-print-directory apt
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 	# torch first and pinned: an open requirement would pull a multi-GB CUDA build
 	$(PIP) install --quiet torch==2.13.0
 	$(PIP) install --quiet -r requirements.txt
+	$(PIP) install --quiet --no-deps --no-build-isolation -e .
+	# Import the package at interpreter start-up: its hook makes the registry's CUDA torchvision
+	# importable next to the CPU torch, also in processes such as the accelerate CLI.
+	echo "import expressive_talker" > "$$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/expressive_talker_startup.pth"
 	touch $(STAMP)
 
 # Debian packages for CPU rendering and audio (the same list a Hugging Face Space installs).
@@ -42,6 +52,15 @@ apt:
 
 bench: setup
 	$(PY) -m expressive_talker bench render --json bench-render.json
+
+# The default training corpus (resumable: a rerun skips finished clips).
+data: setup
+	$(PY) -m expressive_talker.data build --out $(CORPUS)
+
+# Every shipped weight from nothing: corpus, stage 1, stage 2.
+weights: data
+	$(LAUNCH) train/stage1.py --config train/configs/stage1.json --data $(CORPUS) --out runs/ours
+	$(LAUNCH) train/stage2.py --config train/configs/stage2.json --data $(CORPUS) --out runs/ours --stage1 runs/ours/stage1 --save weights/ours
 
 clean:
 	rm -rf $(VENV) .pytest_cache

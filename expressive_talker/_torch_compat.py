@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import importlib.abc
 import importlib.util
 import os
 import sys
@@ -75,3 +76,20 @@ def quiet_loading():
     finally:
         if was_enabled:
             hf_logging.enable_progress_bar()
+
+
+class _FixBeforeTorchvision(importlib.abc.MetaPathFinder):
+    """Runs ``ensure_torchvision_importable`` the moment anything first imports torchvision,
+    then steps aside. It lets processes we do not control (the ``accelerate`` CLI imports timm,
+    which imports torchvision) start in this environment."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name == "torchvision":
+            sys.meta_path.remove(self)
+            ensure_torchvision_importable()
+        return None
+
+
+def install_import_hook() -> None:
+    if not any(isinstance(f, _FixBeforeTorchvision) for f in sys.meta_path):
+        sys.meta_path.insert(0, _FixBeforeTorchvision())
