@@ -176,7 +176,7 @@ class Wav2Vec2Encoder(SpeechEncoder):
         except OSError as exc:
             raise InputError(
                 f"wav2vec 2.0 weights not found at {source!r} (offline, no local copy): "
-                "pass a local folder with config.json and model weights"
+                "pass a local folder with config.json and model weights (CLI: --model PATH)"
             ) from exc
         try:
             self._extractor = Wav2Vec2FeatureExtractor.from_pretrained(source)
