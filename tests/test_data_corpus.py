@@ -185,3 +185,9 @@ def test_description_bank():
     for _ in range(200):
         text = D.describe("angry", 2, rng)
         assert not any(text.startswith(h) or text.endswith(" " + h) for h in held)
+
+
+@pytest.mark.parametrize("voice", sorted(VOICES))
+def test_every_corpus_voice_speaks(voice):
+    wave, phones = synthesize("Five brave puppies.", voice)
+    assert len(wave) > 8000 and len(phones) >= 8

@@ -10,20 +10,28 @@ from __future__ import annotations
 import numpy as np
 
 from ..face.expressions import EMOTIONS
+from ..face.rig import INDEX
 from .dataset import FaceDataset
 from .lips import bilabial_frames
-from .phones import VOWELS
 
 
-def _pick_frame(phones, n_frames, fps, want_bilabial=False) -> int:
+def _pick_frame(phones, weights, fps, want_bilabial=False) -> int:
+    n_frames = len(weights)
     if want_bilabial:
-        f = bilabial_frames(phones, n_frames, fps, min_seconds=0.06)
-        if len(f):
-            return int(f[len(f) // 2])
-    # an open vowel in the middle third, where the onset ramp is over
-    mids = [int(0.5 * (t0 + t1) * fps) for p, t0, t1 in phones if p in ("aa", "ae", "ah", "ay", "aw", "eh")]
-    mids = [m for m in mids if n_frames / 3 <= m <= 2 * n_frames / 3] or [n_frames // 2]
-    return mids[len(mids) // 2]
+        cands = list(bilabial_frames(phones, n_frames, fps, min_seconds=0.06))
+    else:
+        # open vowels in the middle third, where the onset ramp is over
+        cands = [int(0.5 * (t0 + t1) * fps) for p, t0, t1 in phones if p in ("aa", "ae", "ah", "ay", "aw", "eh")]
+        cands = [m for m in cands if n_frames / 3 <= m <= 2 * n_frames / 3]
+    cands = [c for c in cands if c < n_frames] or [n_frames // 2]
+    # a still should not catch a blink
+    blink = weights[:, INDEX["eyeBlinkLeft"]] - _lid_floor(weights)
+    return int(min(cands, key=lambda c: (blink[c] > 0.3, abs(c - cands[len(cands) // 2]))))
+
+
+def _lid_floor(weights):
+    """The clip's lowest lid closure: the expression's own share, below the blinks."""
+    return np.percentile(weights[:, INDEX["eyeBlinkLeft"]], 10)
 
 
 def render_grid(corpus_dir: str, out_png: str, size: int = 256) -> str:
@@ -48,12 +56,12 @@ def render_grid(corpus_dir: str, out_png: str, size: int = 256) -> str:
                 cells.append(np.zeros((size, size, 3), np.uint8))
                 continue
             w = ds.weights(i)
-            f = _pick_frame(ds.entries[i]["phones"], len(w), ds.fps)
+            f = _pick_frame(ds.entries[i]["phones"], w, ds.fps)
             cells.append(renderer.render(ds.rig.pose(w[f]), w[f]))
         strongest = by_level.get(levels[-1])
         if strongest is not None:
             w = ds.weights(strongest)
-            f = _pick_frame(ds.entries[strongest]["phones"], len(w), ds.fps, want_bilabial=True)
+            f = _pick_frame(ds.entries[strongest]["phones"], w, ds.fps, want_bilabial=True)
             cells.append(renderer.render(ds.rig.pose(w[f]), w[f]))
         else:
             cells.append(np.zeros((size, size, 3), np.uint8))

@@ -58,7 +58,7 @@ VOICES: dict[str, Voice] = {
         Voice("festival-slt-hts", "festival", "cmu_us_slt_arctic_hts", 180.0),
         Voice("espeak-us-m", "espeak", "en-us", 118.0),
         Voice("espeak-us-f", "espeak", "en-us+f3", 200.0),
-        Voice("espeak-gb-m", "espeak", "en-gb+m3", 110.0),
+        Voice("espeak-gb-m", "espeak", "en-gb-x-rp+m3", 110.0),
     )
 }
 HELD_OUT_VOICES = ("flite-kal16",)

@@ -52,22 +52,31 @@ AU_TO_ARKIT: dict[str, dict[str, float]] = {
 # Emotion -> AU strengths at full intensity (EMFACS prototypes; MEAD's eight emotions).
 EMOTION_AUS: dict[str, dict[str, float]] = {
     "neutral": {},
-    "happy": {"AU6 cheek raiser": 0.7, "AU12 lip corner puller": 0.85},
-    "sad": {"AU1 inner brow raiser": 0.8, "AU4 brow lowerer": 0.35, "AU15 lip corner depressor": 0.7, "AU17 chin raiser": 0.4},
-    "surprised": {"AU1 inner brow raiser": 0.8, "AU2 outer brow raiser": 0.8, "AU5 upper lid raiser": 0.8, "AU26 jaw drop": 0.3},
+    # Duchenne smile: cheeks raised with the lip corners.
+    "happy": {"AU6 cheek raiser": 0.75, "AU12 lip corner puller": 0.9},
+    # Inner brows up, corners down, chin raised, lids a little heavy (EMFACS 1+4+15(+17)).
+    "sad": {
+        "AU1 inner brow raiser": 1.0, "AU4 brow lowerer": 0.35, "AU15 lip corner depressor": 0.9,
+        "AU17 chin raiser": 0.5, "AU43 eyes closed": 0.15, "AU64 eyes down": 0.2,
+    },  # fmt: skip
+    "surprised": {"AU1 inner brow raiser": 1.0, "AU2 outer brow raiser": 1.0, "AU5 upper lid raiser": 1.0, "AU26 jaw drop": 0.35},
+    # Brows raised and pulled together, upper lids up, lips stretched (EMFACS 1+2+4+5+20+26).
     "fearful": {
-        "AU1 inner brow raiser": 0.8, "AU2 outer brow raiser": 0.5, "AU4 brow lowerer": 0.35,
-        "AU5 upper lid raiser": 0.8, "AU7 lid tightener": 0.3, "AU20 lip stretcher": 0.6, "AU26 jaw drop": 0.15,
+        "AU1 inner brow raiser": 1.0, "AU2 outer brow raiser": 0.6, "AU4 brow lowerer": 0.45,
+        "AU5 upper lid raiser": 1.0, "AU7 lid tightener": 0.2, "AU20 lip stretcher": 0.9, "AU26 jaw drop": 0.2,
     },  # fmt: skip
+    # Brows down and together, glaring lids, tightened and pressed lips (EMFACS 4+5+7+23/24).
     "angry": {
-        "AU4 brow lowerer": 0.9, "AU5 upper lid raiser": 0.35, "AU7 lid tightener": 0.6,
-        "AU23 lip tightener": 0.6, "AU24 lip pressor": 0.3, "AU9 nose wrinkler": 0.25,
+        "AU4 brow lowerer": 1.0, "AU5 upper lid raiser": 0.4, "AU7 lid tightener": 0.7,
+        "AU23 lip tightener": 0.7, "AU24 lip pressor": 0.4, "AU9 nose wrinkler": 0.3,
     },  # fmt: skip
+    # Nose wrinkle and upper-lip raise (EMFACS 9+15+16 / 10), brows lowered.
     "disgusted": {
-        "AU9 nose wrinkler": 0.85, "AU10 upper lip raiser": 0.6, "AU15 lip corner depressor": 0.4,
-        "AU16 lower lip depressor": 0.3, "AU4 brow lowerer": 0.4, "AU6 cheek raiser": 0.3,
+        "AU9 nose wrinkler": 0.9, "AU10 upper lip raiser": 0.65, "AU15 lip corner depressor": 0.45,
+        "AU16 lower lip depressor": 0.3, "AU4 brow lowerer": 0.45, "AU6 cheek raiser": 0.3,
     },  # fmt: skip
-    "contempt": {"AU12R lip corner puller, right only": 0.6, "AU14R dimpler, right only": 0.7, "AU7 lid tightener": 0.15},
+    # Unilateral lip-corner tightening and raising (EMFACS R12A+R14A).
+    "contempt": {"AU12R lip corner puller, right only": 0.7, "AU14R dimpler, right only": 0.8, "AU7 lid tightener": 0.2},
 }
 EMOTIONS = list(EMOTION_AUS)
 
