@@ -3,6 +3,10 @@ benchmark, user study) goes through.
 
     result = animate_speech("speech.wav", "slightly disgusted", method="ours")
     result.vertices  # (T, V, 3) at result.fps, T = the audio's duration x fps
+
+On top of it, the jobs the app and the CLI run: ``generate_video`` (one method, MP4 + exports),
+``compare_video`` (every method with weights, side by side) and ``interpolation_strip``
+(stills for a range of prompt blends). They only compose ``animate_speech`` with rendering.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ WEIGHTS_DIR = os.environ.get("EXPRESSIVE_TALKER_WEIGHTS", os.path.join(os.path.d
 METHODS = ("ours", "expclip", "faceformer")
 METHOD_LABELS = {"ours": "Ours (two-stage)", "expclip": "ExpCLIP", "faceformer": "FaceFormer"}
 # Stage names reported to progress callbacks, in order.
-STAGES = ("decode", "features", "animate")
+STAGES = ("decode", "features", "animate", "render", "encode")
 Progress = Callable[[str, float], None]  # (stage, fraction of that stage done)
 
 
@@ -50,6 +54,22 @@ class Animation:
     fps: float
     prompt: str | None
     notes: list[str]  # things the user should know (silence, truncated prompt, ...)
+    _weights: np.ndarray | None = None
+
+    def arkit_weights(self) -> np.ndarray:
+        """The ARKit weights (T,52) that best explain the vertices, solved once: they drive the
+        eyes and teeth in the render and are what the curve and .glb exports carry."""
+        if self._weights is None:
+            from .face.rig import load_rig
+
+            self._weights = load_rig().solve(self.vertices)
+        return self._weights
+
+    @property
+    def seconds(self) -> float:
+        from .audio import SAMPLE_RATE
+
+        return len(self.wave) / SAMPLE_RATE
 
 
 def text_feature(animator, text: str, text_b: str | None = None, alpha: float = 0.0) -> tuple[np.ndarray, list[str]]:
@@ -108,3 +128,121 @@ def animate_speech(
     report("animate", 0.0)
     vertices = animator.animate(audio_features, feature, frames, progress=lambda i, n: report("animate", i / n))
     return Animation(method, wave, vertices, animator.fps, text, notes)
+
+
+def available_methods(weights_dir: str = WEIGHTS_DIR) -> list[str]:
+    """The methods of METHODS that have trained weights in ``weights_dir``."""
+    return [m for m in METHODS if os.path.isfile(os.path.join(weights_dir, m, "config.json"))]
+
+
+def render_animations(animations: list[Animation], out_path, size: int = 512, labels=None, renderer=None, progress: Progress | None = None) -> int:
+    """One MP4 with the first animation's audio: one panel, or labelled panels side by side."""
+    from .render.video import Animation as Panel
+    from .render.video import render_video
+
+    report = progress or (lambda stage, done: None)
+    panels = []
+    for animation in animations:
+        report("render", 0.0)  # solving the weights is part of getting frames ready
+        panels.append(Panel(animation.vertices, animation.arkit_weights()))
+
+    def frames_done(done, total):
+        report("render", done / total)
+        if done == total:  # the last frame is in; ffmpeg now finishes the file and muxes the audio
+            report("encode", 0.0)
+
+    frames = render_video(panels, animations[0].wave, out_path, size=size, fps=int(round(animations[0].fps)), labels=labels, renderer=renderer, progress=frames_done)
+    report("encode", 1.0)
+    return frames
+
+
+@dataclass
+class VideoResult:
+    video: str
+    frames: int
+    animations: list[Animation]
+    exports: dict[str, str]  # format -> path (generate only)
+    notes: list[str]
+
+
+def generate_video(
+    audio,
+    text: str | None,
+    out_path,
+    method: str = "ours",
+    text_b: str | None = None,
+    alpha: float = 0.0,
+    size: int = 512,
+    export_dir=None,
+    max_seconds: float | None = None,
+    renderer=None,
+    progress: Progress | None = None,
+    weights_dir: str = WEIGHTS_DIR,
+) -> VideoResult:
+    """Animate with one method, render the MP4 and, with ``export_dir``, write every export."""
+    animation = animate_speech(audio, text, method, text_b, alpha, max_seconds, progress, weights_dir)
+    frames = render_animations([animation], out_path, size, renderer=renderer, progress=progress)
+    exports = {}
+    if export_dir is not None:
+        from .export import export_animation
+
+        exports = export_animation(export_dir, animation.vertices, animation.arkit_weights(), animation.fps, stem=f"expressive-talker-{method}")
+    return VideoResult(os.fspath(out_path), frames, [animation], exports, animation.notes)
+
+
+def compare_video(
+    audio,
+    text: str | None,
+    out_path,
+    size: int = 384,
+    max_seconds: float | None = None,
+    renderer=None,
+    progress: Progress | None = None,
+    weights_dir: str = WEIGHTS_DIR,
+) -> VideoResult:
+    """Every method that has weights, on the same audio and prompt, in one synchronised MP4 with
+    one labelled panel each. Methods without weights are left out and named in the notes."""
+    methods = available_methods(weights_dir)
+    missing = [METHOD_LABELS[m] for m in METHODS if m not in methods]
+    if not methods:
+        raise InputError(f"no trained weights for any method (looked in {weights_dir})")
+    animations: list[Animation] = []
+    source = audio
+    for method in methods:
+        animation = animate_speech(source, text, method, max_seconds=max_seconds, progress=progress, weights_dir=weights_dir)
+        source = animation.wave  # decode once; later methods reuse the waveform
+        animations.append(animation)
+    frames = render_animations(animations, out_path, size, [METHOD_LABELS[m] for m in methods], renderer, progress)
+    notes = list(dict.fromkeys(n for a in animations for n in a.notes))
+    if missing:
+        notes.append(f"not shown, no trained weights: {', '.join(missing)}")
+    return VideoResult(os.fspath(out_path), frames, animations, {}, notes)
+
+
+def interpolation_strip(
+    audio,
+    text_a: str,
+    text_b: str,
+    alphas=(0.0, 0.25, 0.5, 0.75, 1.0),
+    at_seconds: float | None = None,
+    method: str = "ours",
+    max_seconds: float | None = None,
+    renderer=None,
+    weights_dir: str = WEIGHTS_DIR,
+) -> np.ndarray:
+    """One still per blend α between prompts A and B at the same instant (default: mid-clip),
+    side by side and labelled, as an (H, W·len(alphas), 3) image (the paper's Fig. 7)."""
+    from .render.renderer import FaceRenderer
+    from .render.video import label_strip
+
+    renderer = renderer or FaceRenderer(256)
+    images = []
+    source = audio
+    for alpha in alphas:
+        animation = animate_speech(source, text_a, method, text_b, float(alpha), max_seconds, weights_dir=weights_dir)
+        source = animation.wave
+        seconds = animation.seconds / 2 if at_seconds is None else min(max(at_seconds, 0.0), animation.seconds)
+        t = min(int(seconds * animation.fps), len(animation.vertices) - 1)
+        still = renderer.render(animation.vertices[t])  # weights for eyes and teeth solved for this frame only
+        images.append(np.concatenate([label_strip(f"alpha = {alpha:g}", renderer.size), still], 0))
+    return np.concatenate(images, 1)

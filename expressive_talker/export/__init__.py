@@ -1,5 +1,16 @@
-"""Animation files: ARKit curves JSON (and later CSV, vertices .npy, animated .glb)."""
+"""Animation files: ARKit curves (JSON, CSV), vertices .npy and an animated .glb."""
 
-from .curves import read_curves, resample_curves, write_curves
+from .bundle import EXPORT_FORMATS, export_animation
+from .curves import read_curves, read_curves_csv, resample_curves, write_curves, write_curves_csv
+from .gltf import write_glb
 
-__all__ = ["read_curves", "resample_curves", "write_curves"]
+__all__ = [
+    "EXPORT_FORMATS",
+    "export_animation",
+    "read_curves",
+    "read_curves_csv",
+    "resample_curves",
+    "write_curves",
+    "write_curves_csv",
+    "write_glb",
+]

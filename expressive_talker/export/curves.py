@@ -1,4 +1,4 @@
-"""ARKit blendshape curves as JSON: ``{"fps": 30, "names": [...], "frames": [[...], ...]}``.
+"""ARKit blendshape curves as JSON (and the same table as CSV): ``{"fps": 30, "names": [...], "frames": [[...], ...]}``.
 
 ``names`` lists the columns of ``frames`` using Apple's ARKit spelling, in any order; names
 left out are zero. Values are weights in [0, 1] (values outside are clipped when posed).
@@ -6,6 +6,7 @@ left out are zero. Values are weights in [0, 1] (values outside are clipped when
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 
@@ -66,3 +67,41 @@ def resample_curves(weights: np.ndarray, fps_in: float, fps_out: float) -> np.nd
     t_out = np.arange(max(1, int(round(duration * fps_out)))) / fps_out
     t_in = np.arange(len(weights)) / fps_in
     return np.stack([np.interp(t_out, t_in, weights[:, c]) for c in range(weights.shape[1])], 1).astype(np.float32)
+
+
+def write_curves_csv(path, weights: np.ndarray, fps: float) -> None:
+    """The same curves as CSV: ``frame,time,<52 ARKit names>``, one row per frame, time in seconds."""
+    weights = np.asarray(weights, dtype=float)
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        out = csv.writer(f)
+        out.writerow(["frame", "time", *ARKIT_NAMES])
+        for t, row in enumerate(weights):
+            out.writerow([t, f"{t / fps:.6f}", *(f"{v:.5f}" for v in row)])
+
+
+def read_curves_csv(path, default_fps: float = 30.0) -> tuple[np.ndarray, float]:
+    """A curves CSV (as written above; extra columns ignored) -> (weights (T,52), fps).
+
+    The frame rate comes from the time column; a single-frame file gets ``default_fps``.
+    """
+    name = os.path.basename(os.fspath(path))
+    try:
+        with open(path, encoding="utf-8", newline="") as f:
+            rows = list(csv.reader(f))
+    except FileNotFoundError:
+        raise InputError(f"curves file not found: {path}") from None
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise InputError(f"{name} is not a readable CSV file: {exc}") from None
+    if len(rows) < 2 or "time" not in rows[0]:
+        raise InputError(f"{name} needs a header with a 'time' column and at least one frame")
+    header = rows[0]
+    columns = {n: header.index(n) for n in header if n in INDEX}
+    try:
+        table = np.asarray([[float(r[i]) for i in columns.values()] for r in rows[1:]], dtype=np.float64)
+        times = np.asarray([float(r[header.index("time")]) for r in rows[1:]])
+    except (ValueError, IndexError):
+        raise InputError(f"{name} has a row that is not all numbers") from None
+    weights = np.zeros((len(table), NUM_BLENDSHAPES), dtype=np.float32)
+    weights[:, [INDEX[n] for n in columns]] = table.reshape(len(table), len(columns))
+    fps = default_fps if len(times) < 2 else (len(times) - 1) / (times[-1] - times[0])
+    return weights, float(round(fps, 3))

@@ -123,7 +123,7 @@ def encode_mp4(frames, out_path, fps: int, size: tuple[int, int], wave: np.ndarr
             writer.close()
 
 
-def _label_strip(text: str, width: int) -> np.ndarray:
+def label_strip(text: str, width: int) -> np.ndarray:
     strip = Image.new("RGB", (width, LABEL_HEIGHT), (255, 255, 255))
     draw = ImageDraw.Draw(strip)
     font = ImageFont.load_default(size=max(14, LABEL_HEIGHT // 2))
@@ -158,7 +158,7 @@ def render_video(
     panels = [p.conform(frames) for p in panels]
     renderer = renderer or FaceRenderer(size)
     size = renderer.size
-    strips = [_label_strip(label, size) for label in labels] if labels else None
+    strips = [label_strip(label, size) for label in labels] if labels else None
 
     def frame_images():
         for t in range(frames):

@@ -1,5 +1,6 @@
 """The Gradio app (``build_app``) launched by ``app.py``."""
 
-from .app import build_app, launch
+from .app import build_app, launch, queue
+from .jobs import Settings
 
-__all__ = ["build_app", "launch"]
+__all__ = ["Settings", "build_app", "launch", "queue"]

@@ -1,9 +1,6 @@
-"""Build and launch the Gradio app. Tabs arrive with their issues; the face rig is the first."""
+"""Build and launch the Gradio app: Generate, Interpolate, Compare, Face rig and About tabs."""
 
 from __future__ import annotations
-
-import os
-import threading
 
 from .offline import go_offline
 
@@ -12,51 +9,59 @@ go_offline()
 import gradio as gr  # noqa: E402
 import numpy as np  # noqa: E402
 
+from .about_tab import build_about_tab  # noqa: E402
+from .compare_tab import build_compare_tab  # noqa: E402
 from .face_rig_tab import build_face_rig_tab  # noqa: E402
+from .generate_tab import build_generate_tab  # noqa: E402
+from .interpolate_tab import build_interpolate_tab  # noqa: E402
+from .jobs import Jobs, Settings  # noqa: E402
 
 TITLE = "expressive-talker"
 STILL_SIZE = 512
 
 
-class _Renderers:
-    """One renderer for the whole app, created on first use; its lock serialises GL work."""
-
-    def __init__(self):
-        self._renderer = None
-        self._lock = threading.Lock()
-
-    def get(self):
-        with self._lock:
-            if self._renderer is None:
-                from ..render.renderer import FaceRenderer
-
-                self._renderer = FaceRenderer(STILL_SIZE)
-            return self._renderer
-
-
-def build_app() -> gr.Blocks:
-    renderers = _Renderers()
+def build_app(settings: Settings | None = None) -> gr.Blocks:
+    jobs = Jobs(settings)
+    settings = jobs.settings
 
     def render_still(weights: np.ndarray) -> np.ndarray:
         from ..face.rig import load_rig
 
         weights = np.clip(np.asarray(weights, dtype=np.float32), 0.0, 1.0)
-        return renderers.get().render(load_rig().pose(weights), weights)
+        return jobs.renderers.get(STILL_SIZE).render(load_rig().pose(weights), weights)
 
-    with gr.Blocks(title=TITLE) as demo:
-        gr.Markdown(f"# {TITLE}\nText-guided, audio-driven 3D facial animation.")
+    # Gradio's own copies of inputs and outputs are dropped after the same time as ours.
+    ttl = int(settings.output_ttl_s)
+    with gr.Blocks(title=TITLE, delete_cache=(max(60, ttl // 4), ttl)) as demo:
+        gr.Markdown(f"# {TITLE}\nText-guided, audio-driven 3D facial animation: speech in, a talking face with the expression you describe out.")
+        with gr.Tab("Generate"):
+            build_generate_tab(jobs)
+        with gr.Tab("Interpolate"):
+            build_interpolate_tab(jobs)
+        with gr.Tab("Compare"):
+            build_compare_tab(jobs)
         with gr.Tab("Face rig"):
             sliders, image = build_face_rig_tab(render_still)
+        with gr.Tab("About"):
+            build_about_tab(settings.weights_dir)
         demo.load(lambda: render_still(np.zeros(len(sliders), np.float32)), None, image, api_name=False)
+    demo.settings = settings  # read by launch() for the queue and upload limits
     return demo
 
 
-def launch(**kwargs) -> None:
+def queue(demo: gr.Blocks) -> gr.Blocks:
+    """The queue sized to the machine: ``settings.concurrency`` video jobs at a time."""
+    return demo.queue(default_concurrency_limit=demo.settings.concurrency)
+
+
+def launch(settings: Settings | None = None, **kwargs):
     """Start the app: 127.0.0.1:7860 unless GRADIO_SERVER_NAME / GRADIO_SERVER_PORT say otherwise."""
-    demo = build_app()
-    # Two CPU cores render one video at a time best; more requests wait in the queue.
-    demo.queue(default_concurrency_limit=int(os.environ.get("EXPRESSIVE_TALKER_CONCURRENCY", "1")))
+    import os
+
+    demo = queue(build_app(settings))
     kwargs.setdefault("server_name", os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"))
     kwargs.setdefault("server_port", int(os.environ.get("GRADIO_SERVER_PORT", "7860")))
     kwargs.setdefault("ssr_mode", False)
-    demo.launch(**kwargs)
+    kwargs.setdefault("max_file_size", f"{demo.settings.max_upload_mb:g}mb")
+    kwargs.setdefault("allowed_paths", [demo.settings.output_dir])
+    return demo.launch(**kwargs)

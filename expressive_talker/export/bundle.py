@@ -1,0 +1,28 @@
+"""Every download of one animation at once: vertices .npy, ARKit curves .json and .csv, .glb."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from .curves import write_curves, write_curves_csv
+from .gltf import write_glb
+
+EXPORT_FORMATS = ("npy", "json", "csv", "glb")
+
+
+def export_animation(folder, vertices: np.ndarray, weights: np.ndarray, fps: float, stem: str = "animation", rig=None) -> dict[str, str]:
+    """Write ``stem.npy`` (vertices T×V×3, metres), ``stem.json`` / ``stem.csv`` (ARKit weights)
+    and ``stem.glb`` (head with morph targets + animation) into ``folder``; returns format -> path.
+
+    ``weights`` are the ARKit weights that best explain ``vertices`` (``FaceRig.solve``): the
+    curves and the .glb are that projection, the .npy is the model's exact output.
+    """
+    os.makedirs(folder, exist_ok=True)
+    paths = {fmt: os.path.join(folder, f"{stem}.{fmt}") for fmt in EXPORT_FORMATS}
+    np.save(paths["npy"], np.asarray(vertices, dtype=np.float32), allow_pickle=False)
+    write_curves(paths["json"], weights, fps)
+    write_curves_csv(paths["csv"], weights, fps)
+    write_glb(paths["glb"], weights, fps, rig)
+    return paths

@@ -1,0 +1,172 @@
+"""An animated binary glTF (.glb) of the facecap head, written with numpy and json.
+
+The head carries the 52 ARKit blendshapes as morph targets (named in ``mesh.extras.targetNames``,
+which Blender and three.js read as shape-key / morph-target names) and one animation that keys
+their weights per frame. The eyeballs turn and the lower teeth ride the jaw through animated
+node rotations and translations, so the file plays as the video looks. Units are metres, +y up,
+the face looking down +z (glTF's own conventions). Model by Face Cap (Bannaflak), MIT.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+
+import numpy as np
+from scipy.spatial.transform import Rotation
+
+from ..face.rig import ARKIT_NAMES, FaceRig, load_rig
+
+FLOAT, UINT32 = 5126, 5125
+ARRAY_BUFFER, ELEMENT_ARRAY_BUFFER = 34962, 34963
+SKIN = [0.80, 0.60, 0.50, 1.0]
+EYE = [0.90, 0.89, 0.86, 1.0]
+TEETH = [0.93, 0.91, 0.84, 1.0]
+
+
+class _Builder:
+    """Accumulates one binary buffer with its bufferViews and accessors."""
+
+    def __init__(self):
+        self.chunks: list[bytes] = []
+        self.offset = 0
+        self.views: list[dict] = []
+        self.accessors: list[dict] = []
+
+    def add(self, array: np.ndarray, kind: str, target: int | None = None, bounds: bool = False) -> int:
+        array = np.ascontiguousarray(array, dtype=np.uint32 if kind == "SCALAR_INDEX" else np.float32)
+        data = array.tobytes()
+        view = {"buffer": 0, "byteOffset": self.offset, "byteLength": len(data)}
+        if target is not None:
+            view["target"] = target
+        self.views.append(view)
+        pad = (-len(data)) % 4  # every view starts 4-byte aligned
+        self.chunks.append(data + b"\0" * pad)
+        self.offset += len(data) + pad
+        gl_type = "SCALAR" if kind == "SCALAR_INDEX" else kind
+        rows = array.reshape(len(array), -1)
+        accessor = {
+            "bufferView": len(self.views) - 1,
+            "componentType": UINT32 if kind == "SCALAR_INDEX" else FLOAT,
+            "count": int(len(array)) if kind != "SCALAR_INDEX" else int(array.size),
+            "type": gl_type,
+        }
+        if bounds:  # required for POSITION (and morph target POSITION) and animation inputs
+            accessor["min"] = rows.min(0).astype(float).tolist()
+            accessor["max"] = rows.max(0).astype(float).tolist()
+        self.accessors.append(accessor)
+        return len(self.accessors) - 1
+
+    def blob(self) -> bytes:
+        return b"".join(self.chunks)
+
+
+def _smooth_normals(vertices: np.ndarray, triangles: np.ndarray) -> np.ndarray:
+    tri = vertices[triangles]
+    face = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
+    normals = np.zeros_like(vertices, dtype=np.float64)
+    for corner in range(3):
+        np.add.at(normals, triangles[:, corner], face)
+    return (normals / np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)).astype(np.float32)
+
+
+def _kabsch(rest: np.ndarray, posed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rotation R and translation t with posed ≈ R·rest + t."""
+    cr, cp = rest.mean(0), posed.mean(0)
+    u, _, vt = np.linalg.svd((rest - cr).T @ (posed - cp))
+    d = np.sign(np.linalg.det(vt.T @ u.T))
+    rot = vt.T @ np.diag([1.0, 1.0, d]) @ u.T
+    return rot, cp - rot @ cr
+
+
+def write_glb(path, weights: np.ndarray, fps: float, rig: FaceRig | None = None) -> None:
+    """ARKit weights (T,52) at ``fps`` -> an animated .glb of the head, eyes and teeth."""
+    rig = rig or load_rig()
+    weights = np.clip(np.asarray(weights, dtype=np.float32), 0.0, 1.0)
+    frames = len(weights)
+    b = _Builder()
+    material = {"SKIN": 0, "EYE": 1, "TEETH": 2}
+    materials = [
+        {"name": name.lower(), "pbrMetallicRoughness": {"baseColorFactor": colour, "metallicFactor": 0.0, "roughnessFactor": rough}}
+        for name, colour, rough in (("SKIN", SKIN, 0.6), ("EYE", EYE, 0.2), ("TEETH", TEETH, 0.35))
+    ]
+    for m in materials:
+        m["doubleSided"] = True
+
+    def primitive(vertices, triangles, mat, targets=None):
+        prim = {
+            "attributes": {
+                "POSITION": b.add(vertices, "VEC3", ARRAY_BUFFER, bounds=True),
+                "NORMAL": b.add(_smooth_normals(vertices, triangles), "VEC3", ARRAY_BUFFER),
+            },
+            "indices": b.add(triangles.reshape(-1), "SCALAR_INDEX", ELEMENT_ARRAY_BUFFER),
+            "material": material[mat],
+        }
+        if targets is not None:
+            prim["targets"] = [{"POSITION": b.add(d, "VEC3", ARRAY_BUFFER, bounds=True)} for d in targets]
+        return prim
+
+    meshes = [
+        {"name": "head", "primitives": [primitive(rig.neutral, rig.triangles, "SKIN", rig.deltas)],
+         "weights": [0.0] * len(ARKIT_NAMES), "extras": {"targetNames": list(ARKIT_NAMES)}},
+    ]
+    nodes = [{"name": "head", "mesh": 0}]
+    # Eyes: vertices about their centre, the node placed at the centre and rotated per frame.
+    rot_left, rot_right = rig.eye_rotations(weights)
+    eye_nodes = []
+    for side, verts, tris, centre in (
+        ("eyeLeft", rig.eye_left_vertices, rig.eye_left_triangles, rig.eye_left_centre),
+        ("eyeRight", rig.eye_right_vertices, rig.eye_right_triangles, rig.eye_right_centre),
+    ):
+        meshes.append({"name": side, "primitives": [primitive(verts - centre, tris, "EYE")]})
+        nodes.append({"name": side, "mesh": len(meshes) - 1, "translation": centre.astype(float).tolist()})
+        eye_nodes.append(len(nodes) - 1)
+    # Teeth: the upper row is fixed to the skull; the lower row is a rigid body on the jaw.
+    teeth, teeth_tri = rig.teeth_vertices, rig.teeth_triangles
+    lower = rig._lower_teeth
+    lower_set = np.zeros(len(teeth), bool)
+    lower_set[lower] = True
+    upper_tri = teeth_tri[~lower_set[teeth_tri].any(1)]
+    lower_tri = teeth_tri[lower_set[teeth_tri].all(1)] - lower.min()
+    meshes.append({"name": "teethUpper", "primitives": [primitive(teeth[~lower_set], upper_tri, "TEETH")]})
+    nodes.append({"name": "teethUpper", "mesh": len(meshes) - 1})
+    meshes.append({"name": "teethLower", "primitives": [primitive(teeth[lower], lower_tri, "TEETH")]})
+    nodes.append({"name": "teethLower", "mesh": len(meshes) - 1})
+    jaw_node = len(nodes) - 1
+    nodes.append({"name": "expressive-talker", "children": list(range(len(nodes)))})
+
+    times = b.add(np.arange(frames, dtype=np.float32) / fps, "SCALAR", bounds=True)
+    samplers = [{"input": times, "output": b.add(weights.reshape(-1), "SCALAR"), "interpolation": "LINEAR"}]
+    channels = [{"sampler": 0, "target": {"node": 0, "path": "weights"}}]
+    for node, rot in zip(eye_nodes, (rot_left, rot_right)):
+        samplers.append({"input": times, "output": b.add(Rotation.from_matrix(rot).as_quat(), "VEC4"), "interpolation": "LINEAR"})
+        channels.append({"sampler": len(samplers) - 1, "target": {"node": node, "path": "rotation"}})
+    posed = rig.teeth_vertices_posed(weights)[:, lower]
+    fits = [_kabsch(teeth[lower].astype(np.float64), p.astype(np.float64)) for p in posed]
+    quats = Rotation.from_matrix(np.stack([r for r, _ in fits])).as_quat()
+    shifts = np.stack([t for _, t in fits])
+    for channel, values in (("rotation", quats), ("translation", shifts)):
+        samplers.append({"input": times, "output": b.add(values, "VEC4" if channel == "rotation" else "VEC3"), "interpolation": "LINEAR"})
+        channels.append({"sampler": len(samplers) - 1, "target": {"node": jaw_node, "path": channel}})
+
+    blob = b.blob()
+    doc = {
+        "asset": {"version": "2.0", "generator": "expressive-talker", "copyright": "facecap head model by Face Cap (Bannaflak), MIT"},
+        "scene": 0,
+        "scenes": [{"name": "face", "nodes": [len(nodes) - 1]}],
+        "nodes": nodes,
+        "meshes": meshes,
+        "materials": materials,
+        "animations": [{"name": "speech", "samplers": samplers, "channels": channels}],
+        "accessors": b.accessors,
+        "bufferViews": b.views,
+        "buffers": [{"byteLength": len(blob)}],
+        "extras": {"fps": fps, "frames": frames},
+    }
+    text = json.dumps(doc, separators=(",", ":")).encode()
+    text += b" " * ((-len(text)) % 4)  # the JSON chunk is padded with spaces, the BIN chunk with zeros
+    total = 12 + 8 + len(text) + 8 + len(blob)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<4sII", b"glTF", 2, total))
+        f.write(struct.pack("<I4s", len(text), b"JSON") + text)
+        f.write(struct.pack("<I4s", len(blob), b"BIN\0") + blob)

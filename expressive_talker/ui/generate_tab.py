@@ -1,0 +1,40 @@
+"""The "Generate" tab: speech + prompt + method -> MP4, and the animation as files."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from ..pipeline import METHOD_LABELS, METHODS
+from .examples import load_examples
+
+METHOD_CHOICES = [(METHOD_LABELS[m], m) for m in METHODS]
+
+
+def build_generate_tab(jobs) -> None:
+    gr.Markdown(
+        "Upload speech (or record it, or pick an example), describe the expression in your own words, "
+        "and get a video of the face speaking it. The downloads hold the animation: vertices (`.npy`), "
+        "ARKit blendshape curves (`.json`, `.csv`) and an animated `.glb` for Blender or three.js."
+    )
+    with gr.Row():
+        with gr.Column():
+            audio = gr.Audio(sources=["upload", "microphone"], type="filepath", format=None, label="Speech", elem_id="generate-audio")
+            text = gr.Textbox(label="Expression", placeholder="e.g. slightly disgusted", value="slightly disgusted", max_lines=3, elem_id="generate-text")
+            method = gr.Radio(METHOD_CHOICES, value="ours", label="Method")
+            button = gr.Button("Generate", variant="primary", elem_id="generate-button")
+        with gr.Column():
+            video = gr.Video(label="Animation", format=None, interactive=False, elem_id="generate-video")
+            files = gr.File(label="Downloads", file_count="multiple", interactive=False)
+    button.click(jobs.generate, [audio, text, method], [video, files], api_name="generate", concurrency_id="video")
+    examples = load_examples()
+    if examples:
+        gr.Examples(
+            [[e["audio"], e["prompt"], e.get("method", "ours")] for e in examples],
+            [audio, text, method],
+            [video, files],
+            fn=jobs.generate,
+            cache_examples=True,
+            cache_mode="lazy",
+            api_name=False,
+            example_labels=[f'{e["prompt"]} ({e["source"]})' for e in examples],
+        )

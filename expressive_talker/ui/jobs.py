@@ -1,0 +1,181 @@
+"""What the Generate, Interpolate and Compare buttons run: limits, output folders, progress,
+user errors as ``gr.Error``. Every job goes through ``expressive_talker.pipeline``."""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+
+import gradio as gr
+import numpy as np
+
+from .. import pipeline
+from ..errors import InputError, RenderError
+
+
+def _env_float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    return float(value) if value else default
+
+
+@dataclass
+class Settings:
+    """App limits, each overridable by an environment variable (named next to it)."""
+
+    weights_dir: str = field(default_factory=lambda: pipeline.WEIGHTS_DIR)
+    max_seconds: float = field(default_factory=lambda: _env_float("EXPRESSIVE_TALKER_MAX_SECONDS", 60.0))
+    max_upload_mb: float = field(default_factory=lambda: _env_float("EXPRESSIVE_TALKER_MAX_UPLOAD_MB", 20.0))
+    # Two cores render one video at a time best; further requests wait in the queue.
+    concurrency: int = field(default_factory=lambda: int(_env_float("EXPRESSIVE_TALKER_CONCURRENCY", max(1, (os.cpu_count() or 2) // 2))))
+    video_size: int = field(default_factory=lambda: int(_env_float("EXPRESSIVE_TALKER_VIDEO_SIZE", 512)))
+    compare_size: int = field(default_factory=lambda: int(_env_float("EXPRESSIVE_TALKER_COMPARE_SIZE", 384)))
+    still_size: int = 256
+    output_dir: str = field(default_factory=lambda: os.environ.get("EXPRESSIVE_TALKER_OUTPUTS") or os.path.join(tempfile.gettempdir(), "expressive_talker_outputs"))
+    output_ttl_s: float = field(default_factory=lambda: _env_float("EXPRESSIVE_TALKER_OUTPUT_TTL", 3600.0))
+
+
+class Renderers:
+    """One renderer per frame size for the whole app, made on first use; each has its own lock."""
+
+    def __init__(self):
+        self._renderers = {}
+        self._lock = threading.Lock()
+
+    def get(self, size: int):
+        with self._lock:
+            if size not in self._renderers:
+                from ..render.renderer import FaceRenderer
+
+                self._renderers[size] = FaceRenderer(size)
+            return self._renderers[size]
+
+
+class Outputs:
+    """A fresh folder per job under ``root``; folders older than ``ttl_s`` are removed as new
+    jobs start, so a long-running server does not fill its disk."""
+
+    def __init__(self, root: str, ttl_s: float):
+        self.root, self.ttl_s = root, ttl_s
+
+    def new_job(self) -> str:
+        os.makedirs(self.root, exist_ok=True)
+        self.cleanup()
+        folder = os.path.join(self.root, f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:8]}")
+        os.makedirs(folder)
+        return folder
+
+    def cleanup(self) -> None:
+        cutoff = time.time() - self.ttl_s
+        for entry in os.scandir(self.root):
+            try:
+                if entry.is_dir() and entry.stat().st_mtime < cutoff:
+                    shutil.rmtree(entry.path, ignore_errors=True)
+            except FileNotFoundError:  # another worker removed it first
+                pass
+
+
+def stage_progress(progress: gr.Progress):
+    """pipeline progress (stage, fraction) -> the Gradio progress bar, one fifth per stage."""
+
+    def report(stage: str, done: float) -> None:
+        index = pipeline.STAGES.index(stage)
+        progress((index + min(max(done, 0.0), 1.0)) / len(pipeline.STAGES), desc=stage)
+
+    return report
+
+
+def user_errors(fn):
+    """User mistakes become ``gr.Error`` (shown in the page, server stays up); so does a broken
+    renderer, with its plain message rather than a stack trace."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except (InputError, RenderError) as exc:
+            raise gr.Error(str(exc), print_exception=False) from None
+
+    return wrapper
+
+
+def _gpu(fn):
+    """ZeroGPU's ``spaces.GPU`` where the package is installed (a no-op off ZeroGPU hardware)."""
+    try:
+        import spaces
+    except ImportError:
+        return fn
+    return spaces.GPU(duration=120)(fn)
+
+
+def _audio_path(audio) -> str:
+    if audio is None or audio == "":
+        raise InputError("no speech given: upload an audio file, record with the microphone, or pick an example")
+    return audio
+
+
+def _show_notes(notes) -> None:
+    for note in notes:
+        gr.Warning(note)
+
+
+class Jobs:
+    def __init__(self, settings: Settings | None = None):
+        self.settings = settings or Settings()
+        self.renderers = Renderers()
+        self.outputs = Outputs(self.settings.output_dir, self.settings.output_ttl_s)
+        self.generate = _gpu(user_errors(self._generate))
+        self.interpolate = _gpu(user_errors(self._interpolate))
+        self.interpolation_strip = _gpu(user_errors(self._interpolation_strip))
+        self.compare = _gpu(user_errors(self._compare))
+
+    def _check_method(self, method: str) -> str:
+        if method not in pipeline.METHODS:
+            raise InputError(f"unknown method {method!r}; choose one of {', '.join(pipeline.METHODS)}")
+        return method
+
+    def _generate(self, audio, text, method="ours", progress=gr.Progress()):
+        s = self.settings
+        folder = self.outputs.new_job()
+        result = pipeline.generate_video(
+            _audio_path(audio), text, os.path.join(folder, f"expressive-talker-{self._check_method(method)}.mp4"), method,
+            size=s.video_size, export_dir=folder, max_seconds=s.max_seconds, renderer=self.renderers.get(s.video_size),
+            progress=stage_progress(progress), weights_dir=s.weights_dir,
+        )  # fmt: skip
+        _show_notes(result.notes)
+        return result.video, list(result.exports.values())
+
+    def _interpolate(self, audio, text_a, text_b, alpha, progress=gr.Progress()):
+        s = self.settings
+        if text_b is None or not str(text_b).strip():
+            raise InputError("prompt B is empty: describe the second expression, e.g. 'furious'")
+        folder = self.outputs.new_job()
+        result = pipeline.generate_video(
+            _audio_path(audio), text_a, os.path.join(folder, "expressive-talker-interpolation.mp4"), "ours", text_b, float(alpha),
+            size=s.video_size, max_seconds=s.max_seconds, renderer=self.renderers.get(s.video_size),
+            progress=stage_progress(progress), weights_dir=s.weights_dir,
+        )  # fmt: skip
+        _show_notes(result.notes)
+        return result.video
+
+    def _interpolation_strip(self, audio, text_a, text_b) -> np.ndarray:
+        s = self.settings
+        return pipeline.interpolation_strip(
+            _audio_path(audio), text_a, text_b, max_seconds=s.max_seconds, renderer=self.renderers.get(s.still_size), weights_dir=s.weights_dir
+        )
+
+    def _compare(self, audio, text, progress=gr.Progress()):
+        s = self.settings
+        folder = self.outputs.new_job()
+        result = pipeline.compare_video(
+            _audio_path(audio), text, os.path.join(folder, "expressive-talker-compare.mp4"), size=s.compare_size,
+            max_seconds=s.max_seconds, renderer=self.renderers.get(s.compare_size), progress=stage_progress(progress),
+            weights_dir=s.weights_dir,
+        )  # fmt: skip
+        _show_notes(result.notes)
+        return result.video
