@@ -43,6 +43,14 @@ def load_animator(method: str, weights_dir: str = WEIGHTS_DIR):
         from .models.two_stage import TwoStageAnimator
 
         return TwoStageAnimator.from_pretrained(folder, name=method)
+    if kind == "faceformer":
+        from .models.faceformer import FaceFormerAnimator
+
+        return FaceFormerAnimator.from_pretrained(folder, name=method)
+    if kind == "expclip":
+        from .models.expclip import ExpCLIPAnimator
+
+        return ExpCLIPAnimator.from_pretrained(folder, name=method)
     raise InputError(f"{folder} holds a model of unknown kind {kind!r}")
 
 

@@ -154,3 +154,80 @@ class ClipBatches:
             feats = torch.as_tensor(np.stack(audio))
             texts = torch.stack(text)[:, None, :].expand(-1, length, -1)
             yield self.data.offsets(np.stack(motion)), feats, texts
+
+
+def _crop_starts(rng, clips, indices, length):
+    return [rng.integers(0, len(clips[k].motion) - length + 1) for k in indices]
+
+
+class SpeakerClipBatches:
+    """FaceFormer batches: (target offsets, speech features, speaker index) of random training
+    clips cropped to ``frames``; ``speakers`` (sorted training voices by default) order the
+    style one-hots."""
+
+    def __init__(self, data: CorpusTensors, frames: int = 60, speakers: list[str] | None = None):
+        self.data, self.frames = data, frames
+        self.speakers = list(speakers or sorted({c.speaker for c in data.clips}))
+        index = {s: i for i, s in enumerate(self.speakers)}
+        self.clips = [c for c in data.clips if len(c.motion) >= frames and c.speaker in index]
+        if not self.clips:
+            raise ValueError(f"no training clip is {frames} frames long")
+        self.speaker_index = [index[c.speaker] for c in self.clips]
+
+    def __call__(self, generator: torch.Generator, batch_size: int):
+        rng = np.random.default_rng(int(torch.randint(0, 2**31, (1,), generator=generator)))
+        length = self.frames
+        while True:
+            ks = rng.integers(len(self.clips), size=batch_size)
+            starts = _crop_starts(rng, self.clips, ks, length)
+            motion = np.stack([self.clips[k].motion[s : s + length] for k, s in zip(ks, starts)])
+            audio = np.stack([self.clips[k].audio[s : s + length] for k, s in zip(ks, starts)])
+            yield self.data.offsets(motion), torch.as_tensor(audio), torch.as_tensor([self.speaker_index[k] for k in ks])
+
+
+class WeightClipBatches:
+    """ExpCLIP generator batches: (ARKit weights (B,T,52), speech features (B,T,C), one random
+    frame of a random clip (B,52), Expression Prompt Augmentation's random expression).
+    Needs ARKit weights, i.e. the synthetic corpus."""
+
+    def __init__(self, data: CorpusTensors, frames: int = 60):
+        if not data.synthetic:
+            raise ValueError("ExpCLIP trains on ARKit weights: use the synthetic corpus")
+        self.data, self.frames = data, frames
+        self.clips = [c for c in data.clips if len(c.motion) >= frames]
+        if not self.clips:
+            raise ValueError(f"no training clip is {frames} frames long")
+
+    def __call__(self, generator: torch.Generator, batch_size: int):
+        rng = np.random.default_rng(int(torch.randint(0, 2**31, (1,), generator=generator)))
+        clips, length = self.clips, self.frames
+        while True:
+            ks = rng.integers(len(clips), size=batch_size)
+            starts = _crop_starts(rng, clips, ks, length)
+            motion = np.stack([clips[k].motion[s : s + length] for k, s in zip(ks, starts)])
+            audio = np.stack([clips[k].audio[s : s + length] for k, s in zip(ks, starts)])
+            others = [clips[k].motion for k in rng.integers(len(clips), size=batch_size)]
+            random_frames = np.stack([m[rng.integers(len(m))] for m in others])
+            yield torch.as_tensor(motion), torch.as_tensor(audio), torch.as_tensor(random_frames)
+
+
+class ExpressionFrameBatches:
+    """ExpCLIP's text-expression pairs (its TEAD): one frame's ARKit weights (B,52) of a random
+    training clip with the feature (B,D) of a random description of that clip's expression,
+    from the description bank of ``ClipBatches``."""
+
+    def __init__(self, text: ClipBatches):
+        if not text.data.synthetic:
+            raise ValueError("ExpCLIP trains on ARKit weights: use the synthetic corpus")
+        self.clips, self.bank = text.data.clips, text.bank
+
+    def __call__(self, generator: torch.Generator, batch_size: int):
+        rng = np.random.default_rng(int(torch.randint(0, 2**31, (1,), generator=generator)))
+        while True:
+            frames, texts = [], []
+            for k in rng.integers(len(self.clips), size=batch_size):
+                c = self.clips[k]
+                frames.append(c.motion[rng.integers(len(c.motion))])
+                bank = self.bank[c.expression]
+                texts.append(bank[rng.integers(len(bank))])
+            yield torch.as_tensor(np.stack(frames)), torch.stack(texts)

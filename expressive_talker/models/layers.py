@@ -181,6 +181,23 @@ class CausalTransformer(nn.Module):
         cache.length += 1
         return x
 
+    def rollout(self, start, terms, next_token, frames: int, progress=None):
+        """Decode ``frames`` frames autoregressively: ``start`` (B,1,D) is the first token and
+        every later one is ``next_token(previous frame's output)``; ``terms`` are
+        ``condition_terms`` over all frames (or None). Returns (B,frames,D).
+
+        Differentiable, so FaceFormer-style training (the model fed its own outputs, no teacher
+        forcing) runs through the same KV-cached steps as inference.
+        """
+        cache, token, out = KVCache(), start, []
+        for i in range(frames):
+            h = self.step(token, None if terms is None else [t[:, i : i + 1] for t in terms], cache)
+            out.append(h)
+            token = next_token(h)
+            if progress is not None:
+                progress(i + 1, frames)
+        return torch.cat(out, 1)
+
     def _step_bias(self, device):
         """The bias row of the newest frame over the last ``window`` frames, built once."""
         if getattr(self, "_bias_row", None) is None or self._bias_row.device != device:
