@@ -26,7 +26,12 @@ def _pick_frame(phones, weights, fps, want_bilabial=False) -> int:
     cands = [c for c in cands if c < n_frames] or [n_frames // 2]
     # a still should not catch a blink
     blink = weights[:, INDEX["eyeBlinkLeft"]] - _lid_floor(weights)
-    return int(min(cands, key=lambda c: (blink[c] > 0.3, abs(c - cands[len(cands) // 2]))))
+    best = int(min(cands, key=lambda c: (blink[c] > 0.3, abs(c - cands[len(cands) // 2]))))
+    if blink[best] > 0.3 and not want_bilabial:  # step out of the blink to the nearest open-eyed frame
+        open_eyed = np.where(blink <= 0.3)[0]
+        if len(open_eyed):
+            best = int(open_eyed[np.argmin(np.abs(open_eyed - best))])
+    return best
 
 
 def _lid_floor(weights):
