@@ -80,7 +80,7 @@ class GeneratorWeights:
     style: float = 0.1
 
 
-LIP_UNIT = 0.001  # lip-motion loss in millimetres, so it is O(1) next to the weight errors
+LIP_UNIT = 0.01  # lip-motion loss in centimetres, the same order as the weight errors
 
 
 class ExpressionEncoder(nn.Module):
