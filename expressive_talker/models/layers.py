@@ -74,6 +74,7 @@ class KVCache:
     keys: list = field(default_factory=list)
     values: list = field(default_factory=list)
     length: int = 0  # frames decoded so far
+    tensors: list | None = None  # the layers' weights, gathered at the first step
 
 
 class SelfAttention(nn.Module):
@@ -148,6 +149,18 @@ class CausalTransformer(nn.Module):
             return None
         return [layer.cross(condition) for layer in self.layers]
 
+    def _layer_tensors(self):
+        """Each layer's weights as a flat tuple: looked up once per sequence instead of through
+        nn.Module attributes every frame (that lookup cost as much as the arithmetic)."""
+        return [
+            (
+                l.self_attn.qkv.weight, l.self_attn.qkv.bias, l.self_attn.out.weight, l.self_attn.out.bias,
+                l.norm1.weight, l.norm1.bias, None if l.norm2 is None else l.norm2.weight, None if l.norm2 is None else l.norm2.bias,
+                l.ff[0].weight, l.ff[0].bias, l.ff[2].weight, l.ff[2].bias, l.norm3.weight, l.norm3.bias,
+            )
+            for l in self.layers
+        ]  # fmt: skip
+
     def step(self, token, terms, cache: KVCache):
         """One new frame: token (B,1,D) and this frame's ``condition_terms`` slices (or None)
         -> (B,1,D), updating ``cache``.
@@ -155,29 +168,29 @@ class CausalTransformer(nn.Module):
         Written with plain tensor ops (no module calls, no masks built per step): decoding runs
         at batch size 1, where per-call overhead, not arithmetic, sets the speed.
         """
+        if cache.length == 0:
+            cache.tensors = self._layer_tensors()
         x = token + self.ppe.pe[cache.length % self.period]
         past = min(cache.length, self.window - 1)
         bias = self._step_bias(token.device)[:, None, -(past + 1) :]  # (H,1,past+1)
         b, _, d = x.shape
         h, dh = self.heads, d // self.heads
-        keep = self.window - 1
-        for i, layer in enumerate(self.layers):
-            attn = layer.self_attn
-            q, k, v = F.linear(x, attn.qkv.weight, attn.qkv.bias).view(b, 1, 3, h, dh).permute(2, 0, 3, 1, 4)
-            if i < len(cache.keys):
-                k = torch.cat([cache.keys[i], k], 2)
-                v = torch.cat([cache.values[i], v], 2)
-                cache.keys[i], cache.values[i] = k[:, :, -keep:], v[:, :, -keep:]
+        keep, scale, shape = self.window - 1, dh**-0.5, (d,)
+        keys, values = cache.keys, cache.values
+        for i, (qw, qb, ow, ob, n1w, n1b, n2w, n2b, f1w, f1b, f2w, f2b, n3w, n3b) in enumerate(cache.tensors):
+            q, k, v = F.linear(x, qw, qb).view(b, 1, 3, h, dh).permute(2, 0, 3, 1, 4)
+            if i < len(keys):
+                k = torch.cat([keys[i], k], 2)
+                v = torch.cat([values[i], v], 2)
+                keys[i], values[i] = k[:, :, -keep:], v[:, :, -keep:]
             else:
-                cache.keys.append(k[:, :, -keep:])
-                cache.values.append(v[:, :, -keep:])
-            scores = torch.softmax(q @ k.transpose(-1, -2) * dh**-0.5 + bias, -1)
-            out = F.linear((scores @ v).transpose(1, 2).reshape(b, 1, d), attn.out.weight, attn.out.bias)
-            x = F.layer_norm(x + out, (d,), layer.norm1.weight, layer.norm1.bias, layer.norm1.eps)
+                keys.append(k[:, :, -keep:])
+                values.append(v[:, :, -keep:])
+            scores = torch.softmax(q @ k.transpose(-1, -2) * scale + bias, -1)
+            x = F.layer_norm(x + F.linear((scores @ v).transpose(1, 2).reshape(b, 1, d), ow, ob), shape, n1w, n1b)
             if terms is not None:
-                x = F.layer_norm(x + terms[i], (d,), layer.norm2.weight, layer.norm2.bias, layer.norm2.eps)
-            ff = F.linear(F.gelu(F.linear(x, layer.ff[0].weight, layer.ff[0].bias)), layer.ff[2].weight, layer.ff[2].bias)
-            x = F.layer_norm(x + ff, (d,), layer.norm3.weight, layer.norm3.bias, layer.norm3.eps)
+                x = F.layer_norm(x + terms[i], shape, n2w, n2b)
+            x = F.layer_norm(x + F.linear(F.gelu(F.linear(x, f1w, f1b)), f2w, f2b), shape, n3w, n3b)
         cache.length += 1
         return x
 
