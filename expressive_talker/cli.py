@@ -44,8 +44,58 @@ def _render(args) -> None:
     print(json.dumps({"out": args.out, "frames": frames, "fps": args.fps, "size": args.size}))
 
 
+def _stage_bar(quiet: bool):
+    """A tqdm bar over the pipeline's stages (decode, features, animate, render, encode)."""
+    from tqdm import tqdm
+
+    from .pipeline import STAGES
+
+    bar = tqdm(total=len(STAGES), disable=quiet, bar_format="{desc}{percentage:3.0f}%|{bar}| {elapsed}")
+
+    def progress(stage, done):
+        bar.set_description(stage)
+        bar.update(round(STAGES.index(stage) + min(max(done, 0.0), 1.0), 3) - bar.n)  # redraws at most 10 times a second
+
+    return bar, progress
+
+
+def _weights(args) -> dict:
+    return {"weights_dir": args.weights} if args.weights else {}
+
+
+def _generate(args) -> None:
+    from .pipeline import generate_video
+
+    if args.alpha is not None and args.text_b is None:
+        raise InputError("--alpha blends towards --text-b: give --text-b too")
+    bar, progress = _stage_bar(args.quiet)
+    with bar:
+        result = generate_video(
+            args.audio, args.text, args.out, args.method, args.text_b, args.alpha or 0.0, size=args.size,
+            export_dir=args.export_dir, max_seconds=args.max_seconds, progress=progress, **_weights(args),
+        )  # fmt: skip
+    for note in result.notes:
+        print(f"note: {note}", file=sys.stderr)
+    print(json.dumps({"out": result.video, "frames": result.frames, "fps": result.animations[0].fps, "method": args.method, "exports": result.exports}))
+
+
+def _compare(args) -> None:
+    from .pipeline import compare_video
+
+    bar, progress = _stage_bar(args.quiet)
+    with bar:
+        result = compare_video(args.audio, args.text, args.out, size=args.size, max_seconds=args.max_seconds, progress=progress, **_weights(args))
+    for note in result.notes:
+        print(f"note: {note}", file=sys.stderr)
+    print(json.dumps({"out": result.video, "frames": result.frames, "methods": [a.method for a in result.animations]}))
+
+
 def _bench(args) -> None:
-    if args.target == "model":
+    if args.target == "app":
+        from .ui.bench import bench_app
+
+        result = bench_app(seconds=args.seconds, size=args.size, weights_dir=args.weights)
+    elif args.target == "model":
         from .evaluate import bench_model
 
         result = bench_model(args.methods.split(","), seconds=args.seconds)
@@ -154,13 +204,40 @@ def build_parser() -> argparse.ArgumentParser:
     render.set_defaults(run=_render)
 
     bench = commands.add_parser("bench", help="speed benchmarks (they print JSON)")
-    bench.add_argument("target", choices=["render", "features", "model"], help="what to time")
+    bench.add_argument("target", choices=["render", "features", "model", "app"], help="what to time")
     bench.add_argument("--json", help="also write the result to this file")
     bench.add_argument("--frames", type=int, default=300)
     bench.add_argument("--size", type=_size, default=512)
-    bench.add_argument("--seconds", type=_seconds, default=10.0, help="features, model: audio clip length")
+    bench.add_argument("--seconds", type=_seconds, default=10.0, help="features, model, app: audio clip length")
+    bench.add_argument("--weights", help="app: weights folder (default: weights/ or EXPRESSIVE_TALKER_WEIGHTS)")
     bench.add_argument("--methods", default="ours", help="model: comma-separated methods")
     bench.set_defaults(run=_bench)
+
+    from .pipeline import METHODS
+
+    generate = commands.add_parser("generate", help="speech + expression prompt -> MP4 (and the animation's files)")
+    generate.add_argument("--audio", required=True, help="speech file (wav, mp3, flac, ogg, m4a, webm)")
+    generate.add_argument("--text", help='expression prompt, e.g. "slightly disgusted" (FaceFormer ignores it)')
+    generate.add_argument("--text-b", help="second prompt: the expression is (1-alpha)*text + alpha*text-b")
+    generate.add_argument("--alpha", type=float, help="blend towards --text-b, 0 to 1 (default 0)")
+    generate.add_argument("--method", choices=METHODS, default="ours")
+    generate.add_argument("--out", required=True, help="output .mp4")
+    generate.add_argument("--export-dir", help="also write vertices .npy, ARKit curves .json/.csv and an animated .glb here")
+    generate.add_argument("--size", type=_size, default=512, help="frame width and height in pixels (256-1024)")
+    generate.add_argument("--max-seconds", type=_seconds, default=None, help="longest audio accepted (default 60)")
+    generate.add_argument("--weights", help="weights folder (default: weights/ or EXPRESSIVE_TALKER_WEIGHTS)")
+    generate.add_argument("--quiet", action="store_true", help="no progress bar")
+    generate.set_defaults(run=_generate)
+
+    compare = commands.add_parser("compare", help="every method with weights, side by side in one MP4")
+    compare.add_argument("--audio", required=True, help="speech file")
+    compare.add_argument("--text", help="expression prompt")
+    compare.add_argument("--out", required=True, help="output .mp4")
+    compare.add_argument("--size", type=_size, default=384, help="panel width and height in pixels (256-1024)")
+    compare.add_argument("--max-seconds", type=_seconds, default=None, help="longest audio accepted (default 60)")
+    compare.add_argument("--weights", help="weights folder (default: weights/ or EXPRESSIVE_TALKER_WEIGHTS)")
+    compare.add_argument("--quiet", action="store_true", help="no progress bar")
+    compare.set_defaults(run=_compare)
 
     from .audio.features import DEFAULT_SPEECH_BACKEND, SPEECH_BACKENDS
     from .audio.io import MAX_SECONDS

@@ -47,3 +47,23 @@ def read_frame(path, index):
             reader.close()
             return np.frombuffer(raw, np.uint8).reshape(height, width, 3)
     raise IndexError(index)
+
+
+def make_tiny_weights(folder, methods=("ours",)):
+    """Untrained two-stage models small enough for fast tests, saved as weights/<method>/."""
+    import torch
+
+    from expressive_talker.face.rig import load_rig
+    from expressive_talker.models.two_stage import TwoStageAnimator, TwoStageConfig, TwoStageModel
+
+    torch.manual_seed(0)
+    for method in methods:
+        model = TwoStageModel(TwoStageConfig(dim=32, heads=2, layers=1, content_dim=16, expression_dim=16)).eval()
+        TwoStageAnimator(model, neutral=load_rig().neutral, name=method).save_pretrained(folder / method)
+    return folder
+
+
+def duration(path):
+    """Seconds of the first stream of a media file, from ffmpeg's header line."""
+    _, secs = imageio_ffmpeg.count_frames_and_secs(str(path))
+    return secs

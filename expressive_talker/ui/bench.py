@@ -1,0 +1,131 @@
+"""``python -m expressive_talker bench app``: the demo's speed, measured as a user meets it.
+
+The app runs in a child process (as ``app.py`` would) and is called through ``gradio_client``:
+start-up until the page answers, then Generate and Compare on a speech clip of ``seconds``
+(built from the example clips), each after one warm-up call. The stage breakdown comes from
+the same pipeline run in this process with a progress hook that timestamps each stage.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+import numpy as np
+
+from .. import pipeline
+from ..audio import SAMPLE_RATE, load_audio, write_wav
+from ..errors import InputError
+from .examples import load_examples
+
+
+def speech_clip(path: str, seconds: float) -> str:
+    """The example clips end to end, repeated or cut to ``seconds``, written as a wav."""
+    clips = [load_audio(e["audio"]) for e in load_examples()]
+    if not clips:
+        raise InputError("no example clips found in examples/")
+    wave = np.concatenate(clips * (1 + int(seconds * SAMPLE_RATE) // sum(map(len, clips))))[: int(seconds * SAMPLE_RATE)]
+    write_wav(path, wave)
+    return path
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _peak_rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    return float("nan")
+
+
+def _stage_times(audio: str, out: str, size: int, weights_dir: str) -> dict:
+    """Seconds per pipeline stage for one Generate, in this process (after a warm-up run)."""
+    marks: list[tuple[str, float]] = []
+
+    def progress(stage, done):
+        if not marks or marks[-1][0] != stage:
+            marks.append((stage, time.perf_counter()))
+
+    warm = speech_clip(out + ".warm.wav", 1.0)  # other audio than the timed clip: its features are not cached
+    pipeline.generate_video(warm, "slightly disgusted", out, size=size, weights_dir=weights_dir)
+    t0 = time.perf_counter()
+    marks.append(("load", t0))
+    pipeline.generate_video(audio, "slightly disgusted", out, size=size, progress=progress, weights_dir=weights_dir)
+    end = time.perf_counter()
+    # Each mark is where a stage starts: "decode" also covers the prompt's text feature,
+    # "render" also covers solving the ARKit weights that drive eyes and teeth.
+    times = {}
+    for (stage, start), (_, stop) in zip(marks, marks[1:] + [("end", end)]):
+        times[stage] = round(times.get(stage, 0.0) + stop - start, 3)
+    return times
+
+
+def bench_app(seconds: float = 10.0, size: int = 512, weights_dir: str | None = None) -> dict:
+    from gradio_client import Client, handle_file
+
+    weights_dir = weights_dir or pipeline.WEIGHTS_DIR
+    if "ours" not in pipeline.available_methods(weights_dir):
+        raise InputError(f"bench app needs trained weights for 'ours' in {weights_dir}")
+    port = _free_port()
+    cache = os.environ.get("EXPRESSIVE_TALKER_CACHE")
+    env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "EXPRESSIVE_TALKER_WEIGHTS": weights_dir, "EXPRESSIVE_TALKER_VIDEO_SIZE": str(size)}
+    with tempfile.TemporaryDirectory() as tmp:
+        audio = speech_clip(os.path.join(tmp, "speech.wav"), seconds)
+        short = speech_clip(os.path.join(tmp, "short.wav"), 1.0)
+        env["EXPRESSIVE_TALKER_OUTPUTS"] = os.path.join(tmp, "outputs")
+        # Fresh speech-feature caches, so the timed runs pay for feature extraction as a new upload does.
+        env["EXPRESSIVE_TALKER_CACHE"] = os.path.join(tmp, "cache-app")
+        t0 = time.perf_counter()
+        server = subprocess.Popen([sys.executable, "-c", "from expressive_talker.ui import launch; launch()"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        try:
+            while True:
+                if server.poll() is not None:
+                    raise RuntimeError(f"the app exited during start-up: {server.stderr.read().decode()[-2000:]}")
+                try:
+                    urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1).read()
+                    break
+                except OSError:
+                    time.sleep(0.1)
+            start_s = time.perf_counter() - t0
+            client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+            timings = {}
+            for name, args in (("generate", ("slightly disgusted", "ours")), ("compare", ("slightly disgusted",))):
+                client.predict(handle_file(short), *args, api_name=f"/{name}")  # warm-up: models load, encoders compile
+                t0 = time.perf_counter()
+                client.predict(handle_file(audio), *args, api_name=f"/{name}")
+                timings[name] = round(time.perf_counter() - t0, 3)
+            peak = _peak_rss_mb(server.pid)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+        os.environ["EXPRESSIVE_TALKER_CACHE"] = os.path.join(tmp, "cache-stages")
+        try:
+            stages = _stage_times(audio, os.path.join(tmp, "stages.mp4"), size, weights_dir)
+        finally:
+            if cache is None:
+                os.environ.pop("EXPRESSIVE_TALKER_CACHE")
+            else:
+                os.environ["EXPRESSIVE_TALKER_CACHE"] = cache
+    return {
+        "seconds": seconds,
+        "size": size,
+        "compare_panel_size": int(os.environ.get("EXPRESSIVE_TALKER_COMPARE_SIZE", 384)),
+        "methods": pipeline.available_methods(weights_dir),
+        "cpu_count": os.cpu_count(),
+        "app_start_s": round(start_s, 3),
+        "generate_s": timings["generate"],
+        "compare_s": timings["compare"],
+        "server_peak_rss_mb": peak,
+        "generate_stages_s": stages,
+        "slowest_stage": max(stages, key=stages.get),
+    }
