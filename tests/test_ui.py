@@ -1,0 +1,134 @@
+"""The demo served for real on loopback: every endpoint through gradio_client, user mistakes
+as errors, and the server still answering after them. Runs on a tiny untrained model."""
+
+import socket
+
+import numpy as np
+import pygltflib
+import pytest
+from PIL import Image
+
+from expressive_talker.export import read_curves, read_curves_csv
+
+from .helpers import duration, make_tiny_weights, probe, write_tone
+
+pytestmark = pytest.mark.slow
+FPS = 30
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    from gradio_client import Client
+
+    from expressive_talker.ui import Settings, build_app, queue
+
+    root = tmp_path_factory.mktemp("app")
+    # ExpCLIP has no weights here: Compare must work with the other two and say so.
+    settings = Settings(
+        weights_dir=str(make_tiny_weights(root / "weights", ("ours", "faceformer"))),
+        max_seconds=3.0, video_size=256, compare_size=256, output_dir=str(root / "outputs"),
+    )  # fmt: skip
+    demo = queue(build_app(settings))
+    port = free_port()
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, ssr_mode=False, quiet=True, max_file_size="2mb")
+    try:
+        yield Client(f"http://127.0.0.1:{port}/", verbose=False), root
+    finally:
+        demo.close()
+
+
+@pytest.fixture(scope="module")
+def speech(tmp_path_factory):
+    return str(write_tone(tmp_path_factory.mktemp("audio") / "speech.wav", seconds=1.2))
+
+
+def check_video(path, seconds, width=None):
+    frames, has_audio, video = probe(path)
+    assert has_audio and "h264" in video
+    assert frames == round(seconds * FPS)
+    assert abs(duration(path) - seconds) <= 1 / FPS  # the video lasts as long as the speech
+    if width:
+        assert f"{width}x" in video
+
+
+def test_generate_returns_video_and_exports_that_parse(app, speech):
+    from gradio_client import handle_file
+
+    client, _ = app
+    video, files = client.predict(handle_file(speech), "slightly disgusted", "ours", api_name="/generate")
+    check_video(video, 1.2, width=256)
+    by_ext = {f.rsplit(".", 1)[1]: f for f in files}
+    assert sorted(by_ext) == ["csv", "glb", "json", "npy"]
+    assert np.load(by_ext["npy"]).shape[:1] == (36,)
+    assert read_curves(by_ext["json"])[0].shape == (36, 52)
+    weights, fps = read_curves_csv(by_ext["csv"])
+    assert weights.shape == (36, 52) and fps == FPS
+    assert len(pygltflib.GLTF2().load(by_ext["glb"]).meshes[0].primitives[0].targets) == 52
+
+
+def test_interpolate_and_its_strip_of_stills(app, speech):
+    from gradio_client import handle_file
+
+    client, _ = app
+    video = client.predict(handle_file(speech), "happy", "furious", 0.5, api_name="/interpolate")
+    check_video(video, 1.2, width=256)
+    strip = np.asarray(Image.open(client.predict(handle_file(speech), "happy", "furious", api_name="/interpolation_strip")))
+    assert strip.shape[1] == 5 * 256  # alpha = 0, 0.25, 0.5, 0.75, 1
+
+
+def test_compare_has_a_panel_per_method_with_weights(app, speech):
+    from gradio_client import handle_file
+
+    client, _ = app
+    video = client.predict(handle_file(speech), "furious", api_name="/compare")
+    check_video(video, 1.2, width=512)  # two 256 px panels: ours and FaceFormer
+
+
+@pytest.mark.parametrize(
+    "make_audio, text, method, message",
+    [
+        (None, "happy", "ours", "no speech given"),
+        ("text", "happy", "ours", "could not read notes.wav as audio"),  # a text file uploaded as speech
+        ("long", "happy", "ours", "the limit is 3 s"),  # over the app's 3 s limit
+        ("ok", "   ", "ours", "prompt is empty"),
+        ("ok", "happy", "expclip", "no trained weights for method 'expclip'"),
+    ],
+)
+def test_user_mistakes_are_errors_and_the_next_request_succeeds(app, speech, tmp_path, make_audio, text, method, message):
+    from gradio_client import handle_file
+    from gradio_client.exceptions import AppError
+
+    client, _ = app
+    audio = {
+        None: None,
+        "ok": speech,
+        "text": str(tmp_path / "notes.wav"),
+        "long": str(write_tone(tmp_path / "long.wav", seconds=4.0)),
+    }[make_audio]
+    if make_audio == "text":
+        (tmp_path / "notes.wav").write_text("this is not audio")
+    with pytest.raises(AppError, match=message):
+        client.predict(None if audio is None else handle_file(audio), text, method, api_name="/generate")
+    video, _ = client.predict(handle_file(speech), "calm", "ours", api_name="/generate")
+    check_video(video, 1.2)
+
+
+def test_old_outputs_are_cleaned_up(app):
+    import os
+    import time
+
+    from expressive_talker.ui.jobs import Outputs
+
+    _, root = app
+    outputs = Outputs(str(root / "cleanup"), ttl_s=60)
+    old = outputs.new_job()
+    past = time.time() - 120
+    os.utime(old, (past, past))
+    fresh = outputs.new_job()
+    assert not os.path.exists(old) and os.path.isdir(fresh)
