@@ -105,7 +105,7 @@ def test_stage2_losses_and_a_training_step_lowers_the_loss(model):
     for _ in range(5):
         offsets, c, e = model(target, audio, text)
         losses = stage2_losses(model, offsets, c, e, target, Stage2Weights())
-        first = first if first is not None else float(losses["face"])
+        first = first if first is not None else float(losses["face"].detach())
         opt.zero_grad()
         losses["total"].backward()
         opt.step()
