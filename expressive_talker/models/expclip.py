@@ -212,9 +212,10 @@ def generator_losses(model: ExpCLIP, target, audio, random_frames, lip_basis, we
     """One EPA step: target (B,T,52) weights, audio (B,T,C) at the animation rate,
     random_frames (B,52) from TEAD. The expression encoder is frozen (no gradient to it)."""
     gen = model.generator
-    prompt = model.clip_prompt(target)
-    with torch.no_grad():
+    with torch.no_grad():  # the encoder is frozen: only the pooling learns from these
+        frame_embeddings = model.embed(target)
         random_prompt = model.encoder(random_frames)
+    prompt = model.pooling(frame_embeddings)
     if lam is None:
         lam = torch.rand(len(target), device=target.device)
     blended = epa_blend(prompt, random_prompt, lam)
