@@ -132,3 +132,13 @@ def test_old_outputs_are_cleaned_up(app):
     os.utime(old, (past, past))
     fresh = outputs.new_job()
     assert not os.path.exists(old) and os.path.isdir(fresh)
+
+
+def test_about_shows_the_measured_section_of_the_model_card(tmp_path):
+    from expressive_talker.ui.about_tab import measured_section
+
+    make_tiny_weights(tmp_path, ("ours",))
+    (tmp_path / "README.md").write_text("# w\n\n## Data\n\nx\n\n## Measured\n\n| method | LVE |\n| --- | --- |\n| ours | 1.5 |\n\n## Training\n\ny\n")
+    text = measured_section(str(tmp_path))
+    assert "| ours | 1.5 |" in text and "## Training" not in text
+    assert "Not available in this installation: ExpCLIP, FaceFormer" in text

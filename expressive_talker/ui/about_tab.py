@@ -7,7 +7,7 @@ import re
 
 import gradio as gr
 
-from ..pipeline import METHOD_LABELS, METHODS
+from ..pipeline import METHOD_LABELS, METHODS, available_methods
 
 ABOUT = """
 ## What this is
@@ -57,23 +57,26 @@ CREDITS = """
 """
 
 
-def model_card_tables(weights_dir: str) -> str:
-    """The Markdown tables from each method's model card (weights/<method>/README.md)."""
-    parts = []
-    for method in METHODS:
-        path = os.path.join(weights_dir, method, "README.md")
-        if not os.path.isfile(path):
-            parts.append(f"**{METHOD_LABELS[method]}**: no trained weights in this installation.")
-            continue
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
-        tables = re.findall(r"(?:^\|.*\|[ \t]*\n?)+", text, flags=re.M)  # runs of table rows
-        body = "\n\n".join(t.strip() for t in tables) if tables else "(the model card has no metrics table)"
-        parts.append(f"**{METHOD_LABELS[method]}** (from `weights/{method}/README.md`)\n\n{body}")
-    return "## Measured on the shipped weights\n\n" + "\n\n".join(parts)
+def measured_section(weights_dir: str) -> str:
+    """Which methods have weights here, and the "## Measured" section of the model card
+    (``weights/README.md``, written by ``train/model_card.py``) with its tables."""
+    have = available_methods(weights_dir)
+    lines = ["## Measured on the shipped weights", ""]
+    lines.append("Trained weights here: " + (", ".join(METHOD_LABELS[m] for m in have) if have else "none yet") + ".")
+    missing = [METHOD_LABELS[m] for m in METHODS if m not in have]
+    if missing:
+        lines.append(f"Not available in this installation: {', '.join(missing)}.")
+    try:
+        with open(os.path.join(weights_dir, "README.md"), encoding="utf-8") as f:
+            card = f.read()
+    except FileNotFoundError:
+        card = ""
+    found = re.search(r"^## Measured\b.*?$(.*?)(?=^## |\Z)", card, flags=re.M | re.S)
+    lines += ["", found.group(1).strip() if found else "The model card (`weights/README.md`) has no measured results yet."]
+    return "\n".join(lines)
 
 
 def build_about_tab(weights_dir: str) -> None:
     gr.Markdown(ABOUT)
-    gr.Markdown(model_card_tables(weights_dir))
+    gr.Markdown(measured_section(weights_dir))
     gr.Markdown(CREDITS)
