@@ -119,6 +119,17 @@ def test_user_mistakes_are_errors_and_the_next_request_succeeds(app, speech, tmp
     check_video(video, 1.2)
 
 
+def test_uploads_over_the_size_limit_are_refused(app, speech, tmp_path):
+    from gradio_client import handle_file
+
+    client, _ = app
+    big = write_tone(tmp_path / "big.wav", seconds=70.0)  # 2.2 MB of 16-bit audio; the app takes 2 MB
+    with pytest.raises(Exception, match="(?i)too large|413|exceeds"):
+        client.predict(handle_file(str(big)), "happy", "ours", api_name="/generate")
+    video, _ = client.predict(handle_file(speech), "calm", "ours", api_name="/generate")
+    check_video(video, 1.2)
+
+
 def test_old_outputs_are_cleaned_up(app):
     import os
     import time
