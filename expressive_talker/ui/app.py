@@ -50,8 +50,9 @@ def build_app(settings: Settings | None = None) -> gr.Blocks:
 
 
 def queue(demo: gr.Blocks) -> gr.Blocks:
-    """The queue sized to the machine: ``settings.concurrency`` video jobs at a time."""
-    return demo.queue(default_concurrency_limit=demo.settings.concurrency)
+    """The queue sized to the machine: ``settings.concurrency`` video jobs at a time, at most
+    ``settings.queue_size`` waiting."""
+    return demo.queue(default_concurrency_limit=demo.settings.concurrency, max_size=demo.settings.queue_size)
 
 
 def launch(settings: Settings | None = None, **kwargs):

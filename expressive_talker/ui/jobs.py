@@ -33,6 +33,8 @@ class Settings:
     max_upload_mb: float = field(default_factory=lambda: _env_float("EXPRESSIVE_TALKER_MAX_UPLOAD_MB", 20.0))
     # Two cores render one video at a time best; further requests wait in the queue.
     concurrency: int = field(default_factory=lambda: int(_env_float("EXPRESSIVE_TALKER_CONCURRENCY", max(1, (os.cpu_count() or 2) // 2))))
+    # Requests waiting beyond this many are turned away with "queue full" instead of piling up.
+    queue_size: int = field(default_factory=lambda: int(_env_float("EXPRESSIVE_TALKER_QUEUE_SIZE", 16)))
     video_size: int = field(default_factory=lambda: int(_env_float("EXPRESSIVE_TALKER_VIDEO_SIZE", 512)))
     compare_size: int = field(default_factory=lambda: int(_env_float("EXPRESSIVE_TALKER_COMPARE_SIZE", 384)))
     still_size: int = 256
