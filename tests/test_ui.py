@@ -153,3 +153,15 @@ def test_about_shows_the_measured_section_of_the_model_card(tmp_path):
     text = measured_section(str(tmp_path))
     assert "| ours | 1.5 |" in text and "## Training" not in text
     assert "Not available in this installation: ExpCLIP, FaceFormer" in text
+
+
+def test_progress_walks_through_the_five_stages_in_order(tmp_path):
+    from expressive_talker.pipeline import STAGES, generate_video
+
+    weights = make_tiny_weights(tmp_path / "weights")
+    seen = []
+    generate_video(
+        str(write_tone(tmp_path / "s.wav", seconds=0.5)), "happy", tmp_path / "v.mp4", size=256,
+        progress=lambda stage, done: seen.append(stage) if not seen or seen[-1] != stage else None, weights_dir=str(weights),
+    )  # fmt: skip
+    assert seen == list(STAGES) == ["decode", "features", "animate", "render", "encode"]
