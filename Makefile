@@ -57,10 +57,17 @@ bench: setup
 data: setup
 	$(PY) -m expressive_talker.data build --out $(CORPUS)
 
-# Every shipped weight from nothing: corpus, stage 1, stage 2.
+# Every shipped weight from nothing: corpus, stage 1, stage 2, the baselines, the model card.
 weights: data
 	$(LAUNCH) train/stage1.py --config train/configs/stage1.json --data $(CORPUS) --out runs/ours
 	$(LAUNCH) train/stage2.py --config train/configs/stage2.json --data $(CORPUS) --out runs/ours --stage1 runs/ours/stage1 --save weights/ours
+	$(LAUNCH) train/faceformer.py --config train/configs/faceformer.json --data $(CORPUS) --out runs/faceformer --save weights/faceformer
+	$(LAUNCH) train/expclip.py --config train/configs/expclip.json --data $(CORPUS) --out runs/expclip --save weights/expclip
+	$(PY) -m expressive_talker.data stats $(CORPUS) --json > runs/corpus-stats.json
+	$(PY) -m expressive_talker evaluate --methods ours,faceformer,expclip --data $(CORPUS) --json runs/eval.json
+	$(PY) -m expressive_talker bench model --methods ours,faceformer,expclip --json runs/bench-model.json
+	$(PY) train/model_card.py --eval runs/eval.json --bench runs/bench-model.json --corpus-stats runs/corpus-stats.json \
+		--times runs/ours runs/faceformer runs/expclip/align runs/expclip/generator --notes train/baselines.md
 
 clean:
 	rm -rf $(VENV) .pytest_cache
