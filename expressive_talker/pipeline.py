@@ -243,14 +243,19 @@ def interpolation_strip(
     from .render.renderer import FaceRenderer
     from .render.video import label_strip
 
+    own = renderer is None
     renderer = renderer or FaceRenderer(256)
     images = []
     source = audio
-    for alpha in alphas:
-        animation = animate_speech(source, text_a, method, text_b, float(alpha), max_seconds, weights_dir=weights_dir)
-        source = animation.wave
-        seconds = animation.seconds / 2 if at_seconds is None else min(max(at_seconds, 0.0), animation.seconds)
-        t = min(int(seconds * animation.fps), len(animation.vertices) - 1)
-        still = renderer.render(animation.vertices[t])  # weights for eyes and teeth solved for this frame only
-        images.append(np.concatenate([label_strip(f"alpha = {alpha:g}", renderer.size), still], 0))
+    try:
+        for alpha in alphas:
+            animation = animate_speech(source, text_a, method, text_b, float(alpha), max_seconds, weights_dir=weights_dir)
+            source = animation.wave
+            seconds = animation.seconds / 2 if at_seconds is None else min(max(at_seconds, 0.0), animation.seconds)
+            t = min(int(seconds * animation.fps), len(animation.vertices) - 1)
+            still = renderer.render(animation.vertices[t])  # weights for eyes and teeth solved for this frame only
+            images.append(np.concatenate([label_strip(f"alpha = {alpha:g}", renderer.size), still], 0))
+    finally:
+        if own:
+            renderer.close()
     return np.concatenate(images, 1)
