@@ -8,6 +8,9 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 STAMP := $(VENV)/.installed
 APT_PACKAGES := $(shell grep -v '^\s*\#' packages.txt)
+# Not needed by the app (so not in packages.txt, which a Space installs): the speech engines
+# that build the training corpus, and the browser the UI tests drive.
+DEV_APT_PACKAGES := espeak-ng flite festival festvox-us-slt-hts chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 export GRADIO_ANALYTICS_ENABLED := False
@@ -21,12 +24,12 @@ ACCELERATE_ARGS ?= --num_processes 1 --num_machines 1 --mixed_precision no --dyn
 LAUNCH := $(VENV)/bin/accelerate launch $(ACCELERATE_ARGS)
 CORPUS := data/corpus
 
-.PHONY: demo test setup apt bench data weights clean
+.PHONY: demo test setup apt dev-apt apt-install bench data weights clean
 
 demo: setup
 	$(PY) app.py
 
-test: setup
+test: setup dev-apt
 	$(PY) -m pytest
 
 setup: $(STAMP)
@@ -46,15 +49,23 @@ $(STAMP): requirements.txt packages.txt pyproject.toml Makefile
 
 # Debian packages for CPU rendering and audio (the same list a Hugging Face Space installs).
 apt:
-	@dpkg -s $(APT_PACKAGES) >/dev/null 2>&1 || { \
+	@$(MAKE) --no-print-directory apt-install PACKAGES="$(APT_PACKAGES)"
+
+dev-apt:
+	@$(MAKE) --no-print-directory apt-install PACKAGES="$(DEV_APT_PACKAGES)"
+
+apt-install:
+	@dpkg -s $(PACKAGES) >/dev/null 2>&1 || { \
 		$(SUDO) apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $(APT_PACKAGES); }
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $(PACKAGES); }
 
 bench: setup
 	$(PY) -m expressive_talker bench render --json bench-render.json
+	$(PY) -m expressive_talker bench features --json bench-features.json
+	$(PY) -m expressive_talker bench app --json bench-app.json
 
 # The default training corpus (resumable: a rerun skips finished clips).
-data: setup
+data: setup dev-apt
 	$(PY) -m expressive_talker.data build --out $(CORPUS)
 
 # Every shipped weight from nothing: corpus, stage 1, stage 2, the baselines, the model card.
