@@ -25,6 +25,9 @@ class TrainConfig:
     steps: int = 2000
     batch_size: int = 8
     lr: float = 1e-4
+    # Adam's epsilon. Losses on real-sized faces in metres are ~1e-6, so their gradients sit
+    # near Adam's default 1e-8 and the updates vanish; a tiny epsilon keeps Adam scale-free.
+    adam_eps: float = 1e-8
     seq_frames: int = 90  # training windows (3 s at 30 fps)
     seed: int = 0
     log_every: int = 25
@@ -99,7 +102,7 @@ def train(
     accelerator = Accelerator(log_with="tensorboard", project_config=project, kwargs_handlers=[ddp])
     set_seed(cfg.seed)
     accelerator.init_trackers(name, config={k: v for k, v in asdict(cfg).items() if isinstance(v, (int, float, str, bool))})
-    optimizer = torch.optim.Adam(parameters, lr=cfg.lr, betas=(0.9, 0.999))
+    optimizer = torch.optim.Adam(parameters, lr=cfg.lr, betas=(0.9, 0.999), eps=cfg.adam_eps)
     objective, optimizer = accelerator.prepare(_Objective(model, loss_fn), optimizer)
 
     start = 0

@@ -5,10 +5,12 @@
     ... --end-to-end        # ablation: no stage 1; decoder trained from scratch with the rest
     ... --finetune-decoder  # ablation: the stage-1 decoder is trained further, not frozen
 
-Autoregressive training uses scheduled sampling in two passes: a teacher-forced pass predicts
-every frame, then the second pass sees, for a growing share of frames (up to half), the
-model's own prediction of the previous frame instead of the ground truth. This keeps training
-parallel over time while teaching the model to recover from its own errors at inference.
+Autoregressive training uses scheduled sampling in two passes: a free-running pass (no
+gradient, KV-cached, as at inference) generates every frame from the model's own previous
+outputs, then the trained pass sees, for a share of frames growing to all of them, those
+generated frames instead of the ground truth as its history. Teacher forcing alone lets
+Text2Exp read the expression off the ground-truth history and ignore the text; at inference
+that history is its own output, and the face collapsed to the mean expression.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from expressive_talker.models.losses import Stage2Weights, stage2_losses
 from expressive_talker.models.two_stage import TwoStageAnimator, TwoStageConfig, TwoStageModel
 from expressive_talker.training import TrainConfig, add_common_arguments, train
 
-MAX_SAMPLING = 0.5  # largest share of previous frames replaced by the model's own predictions
+MAX_SAMPLING = 1.0  # largest share of previous frames replaced by the model's own outputs
 
 
 def main(argv=None):
@@ -72,7 +74,7 @@ def main(argv=None):
         previous = target
         if share > 0:
             with torch.no_grad():
-                first_pass, _, _ = model(target, audio, text)
+                first_pass = model.free_run(audio, text[:, 0])
             own = torch.rand(target.shape[:2], device=target.device) < share
             previous = torch.where(own[..., None, None], first_pass, target)
         offsets, content, expression = model(previous, audio, text)

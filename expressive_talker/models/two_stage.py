@@ -144,15 +144,18 @@ class TwoStageModel(nn.Module):
         audio_features (B,Ta,audio_dim) at audio_fps, text_feature (B,text_dim) -> offsets
         (B,T,V,3) in metres.
         """
+        audio, _ = self.conditions(audio_features, text_feature, frames)
         with torch_threads(1):
-            return self._generate(audio_features, text_feature, frames, progress)
+            return self.free_run(audio, text_feature, progress)
 
-    def _generate(self, audio_features, text_feature, frames, progress):
-        audio, text = self.conditions(audio_features, text_feature, frames)
+    def free_run(self, audio, text_feature, progress=None) -> torch.Tensor:
+        """Decode from aligned speech features (B,T,audio_dim) at the animation rate and a text
+        feature (B,text_dim), each frame fed the model's own previous output. Used by
+        ``generate`` and by training, whose scheduled sampling feeds these outputs back."""
         b, t, _ = audio.shape
         a2c, t2e, s1 = self.audio2con, self.text2exp, self.stage1
         audio_terms = a2c.transformer.condition_terms(a2c.condition_in(audio))
-        text_terms = t2e.transformer.condition_terms(t2e.condition_in(text[:, :1]))
+        text_terms = t2e.transformer.condition_terms(t2e.condition_in(text_feature[:, None, :]))
         # The next frame's input is frame_in(offsets) with offsets = dec_out(hidden) * scale:
         # fold both linear maps into one (dim x dim), so the loop never touches all vertices.
         fold = lambda p: (p.frame_in.weight @ s1.dec_out.weight, p.frame_in.weight @ s1.dec_out.bias + p.frame_in.bias)  # noqa: E731
@@ -160,17 +163,17 @@ class TwoStageModel(nn.Module):
         caches = KVCache(), KVCache(), KVCache()
         tok_a = a2c.start.expand(b, 1, -1)
         tok_t = t2e.start.expand(b, 1, -1)
-        hidden = torch.empty(b, t, self.cfg.dim)
+        hidden = []
         for i in range(t):
             content = a2c.out(a2c.transformer.step(tok_a, [term[:, i : i + 1] for term in audio_terms], caches[0]))
             expression = t2e.out(t2e.transformer.step(tok_t, text_terms, caches[1]))
             h = s1.decoder.step(s1.dec_in(torch.cat([content, expression], -1)), None, caches[2])
-            hidden[:, i : i + 1] = h
+            hidden.append(h)
             tok_a = torch.nn.functional.linear(h, wa, ba)
             tok_t = torch.nn.functional.linear(h, wt, bt)
             if progress is not None:
                 progress(i + 1, t)
-        return s1.to_offsets(hidden)
+        return s1.to_offsets(torch.cat(hidden, 1))
 
 
 class TwoStageAnimator(Animator):
