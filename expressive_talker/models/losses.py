@@ -1,8 +1,8 @@
 """The paper's losses (§5.2 and §6.1), with its default weights.
 
 Offsets are in metres and reconstruction terms are mean squared errors over coordinates, the
-paper's setting; that is why the triplet and embedding weights are so small (1e-6, 1e-4): the
-paper says so itself, the reconstruction errors of a real-sized face are tiny numbers.
+paper's setting; that is why the triplet and embedding weights are so small (1e-6; 1e-4 in the
+paper, 1e-6 here, see Stage2Weights): the reconstruction errors of a real-sized face are tiny.
 """
 
 from __future__ import annotations
@@ -26,7 +26,11 @@ class Stage1Weights:
 @dataclass
 class Stage2Weights:
     face: float = 1.0
-    emb: float = 1e-4
+    # The paper's 1e-4, rescaled for this corpus: our features' L1 distances are ~0.5 while the
+    # face MSE is ~1e-6 m², and at 1e-4 this self-consistency term outweighed L_face and pulled
+    # Text2Exp and Audio2Con to the mean face (measured: constant output, chance accuracy).
+    # At 1e-6 it is a few per cent of the loss, the role the paper gives it.
+    emb: float = 1e-6
 
 
 def triplet(anchor, positive, negative, margin: float = TRIPLET_MARGIN):
