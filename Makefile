@@ -78,7 +78,7 @@ weights: data
 	$(PY) -m expressive_talker evaluate --methods ours,faceformer,expclip --data $(CORPUS) --json runs/eval.json
 	$(PY) -m expressive_talker bench model --methods ours,faceformer,expclip --json runs/bench-model.json
 	$(PY) train/model_card.py --eval runs/eval.json --bench runs/bench-model.json --corpus-stats runs/corpus-stats.json \
-		--times runs/ours runs/faceformer runs/expclip/align runs/expclip/generator --notes train/baselines.md
+		--times runs/ours runs/faceformer runs/expclip/align runs/expclip/generator --notes train/card_notes.md train/baselines.md
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -40,7 +40,7 @@ def main(argv=None):
     p.add_argument("--bench", help="JSON from `python -m expressive_talker bench model`")
     p.add_argument("--corpus-stats", help="JSON from `python -m expressive_talker.data stats DIR --json`")
     p.add_argument("--times", nargs="*", default=[], help="training output folders (their *-time.json files)")
-    p.add_argument("--notes", help="a Markdown file with limitations and remarks to append")
+    p.add_argument("--notes", nargs="*", default=[], help="Markdown files with limitations and remarks to append")
     p.add_argument("--out", default="weights/README.md")
     args = p.parse_args(argv)
     with open(args.eval) as f:
@@ -79,8 +79,8 @@ def main(argv=None):
                         t = json.load(f)
                     out.append(f"- {os.path.basename(os.path.normpath(folder))} {name[:-10]}: {t['steps']} steps in {t['seconds'] / 60:.1f} min on {t['device']}")
         out.append("")
-    if args.notes:
-        with open(args.notes) as f:
+    for path in args.notes:
+        with open(path) as f:
             out += [f.read().strip(), ""]
     with open(args.out, "w", encoding="utf-8") as f:
         f.write("\n".join(out))
