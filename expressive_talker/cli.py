@@ -267,6 +267,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--max-clips", type=int, default=120, help="evaluate a fixed random subset of clips (0: all)")
     evaluate.add_argument("--seed", type=int, default=0)
     evaluate.add_argument("--json", help="also write the result to this file")
+    evaluate.add_argument("--weights", help="weights folder (default: weights/ or EXPRESSIVE_TALKER_WEIGHTS; ablations: runs/ablations)")
     evaluate.set_defaults(run=_evaluate)
     return parser
 
@@ -275,7 +276,7 @@ def _evaluate(args) -> None:
     from .evaluate import evaluate, write_json
 
     methods = [m for m in args.methods.split(",") if m]
-    result = evaluate(methods, data_root=args.data, split=args.split, max_clips=args.max_clips or None, seed=args.seed)
+    result = evaluate(methods, data_root=args.data, split=args.split, max_clips=args.max_clips or None, seed=args.seed, **_weights(args))
     print(write_json(result, args.json))
 
 

@@ -1,6 +1,6 @@
 """Write weights/README.md, the model card, from the measured JSON files.
 
-    python train/model_card.py --eval runs/eval.json --bench runs/bench-model.json \
+    python train/model_card.py --eval runs/eval.json [runs/eval-ablations.json] --bench runs/bench-model.json \
         --corpus-stats runs/corpus-stats.json --times runs/ours [--out weights/README.md]
 
 The tables are the numbers measured by ``python -m expressive_talker evaluate`` and
@@ -36,15 +36,17 @@ def table(results: dict, methods: list[str]) -> str:
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--eval", required=True, help="JSON from `python -m expressive_talker evaluate`")
+    p.add_argument("--eval", nargs="+", required=True, help="JSON files from `python -m expressive_talker evaluate` (merged)")
     p.add_argument("--bench", help="JSON from `python -m expressive_talker bench model`")
     p.add_argument("--corpus-stats", help="JSON from `python -m expressive_talker.data stats DIR --json`")
     p.add_argument("--times", nargs="*", default=[], help="training output folders (their *-time.json files)")
     p.add_argument("--notes", nargs="*", default=[], help="Markdown files with limitations and remarks to append")
     p.add_argument("--out", default="weights/README.md")
     args = p.parse_args(argv)
-    with open(args.eval) as f:
-        results = json.load(f)
+    results = {}
+    for path in args.eval:
+        with open(path) as f:
+            results.update(json.load(f))
     some = next(iter(results.values()))
     out = ["# Model card: expressive-talker weights", ""]
     out += ["Folders here load with `expressive_talker.pipeline.load_animator(<name>)`: `config.json` (model config and training options),",

@@ -9,7 +9,7 @@ FaceFormer and ExpCLIP.
   makes decoding O(T) for any length of audio.
 - ``alignment_mask``: each animation frame attends only to the condition frame at the same
   instant (audio features are resampled to the animation frame rate first).
-- ``KVCache`` and ``DecoderLayer.step``: incremental decoding that gives the same result as
+- ``KVCache`` and ``step_together``: incremental decoding that gives the same result as
   running the whole sequence (tested).
 """
 
@@ -75,6 +75,7 @@ class KVCache:
     values: list = field(default_factory=list)
     length: int = 0  # frames decoded so far
     tensors: list | None = None  # the layers' weights, gathered at the first step
+    bias: torch.Tensor | None = None  # the newest frame's attention bias, built at the first step
 
 
 class SelfAttention(nn.Module):
@@ -149,50 +150,11 @@ class CausalTransformer(nn.Module):
             return None
         return [layer.cross(condition) for layer in self.layers]
 
-    def _layer_tensors(self):
-        """Each layer's weights as a flat tuple: looked up once per sequence instead of through
-        nn.Module attributes every frame (that lookup cost as much as the arithmetic)."""
-        return [
-            (
-                l.self_attn.qkv.weight, l.self_attn.qkv.bias, l.self_attn.out.weight, l.self_attn.out.bias,
-                l.norm1.weight, l.norm1.bias, None if l.norm2 is None else l.norm2.weight, None if l.norm2 is None else l.norm2.bias,
-                l.ff[0].weight, l.ff[0].bias, l.ff[2].weight, l.ff[2].bias, l.norm3.weight, l.norm3.bias,
-            )
-            for l in self.layers
-        ]  # fmt: skip
-
     def step(self, token, terms, cache: KVCache):
         """One new frame: token (B,1,D) and this frame's ``condition_terms`` slices (or None)
-        -> (B,1,D), updating ``cache``.
-
-        Written with plain tensor ops (no module calls, no masks built per step): decoding runs
-        at batch size 1, where per-call overhead, not arithmetic, sets the speed.
-        """
-        if cache.length == 0:
-            cache.tensors = self._layer_tensors()
-        x = token + self.ppe.pe[cache.length % self.period]
-        past = min(cache.length, self.window - 1)
-        bias = self._step_bias(token.device)[:, None, -(past + 1) :]  # (H,1,past+1)
-        b, _, d = x.shape
-        h, dh = self.heads, d // self.heads
-        keep, scale, shape = self.window - 1, dh**-0.5, (d,)
-        keys, values = cache.keys, cache.values
-        for i, (qw, qb, ow, ob, n1w, n1b, n2w, n2b, f1w, f1b, f2w, f2b, n3w, n3b) in enumerate(cache.tensors):
-            q, k, v = F.linear(x, qw, qb).view(b, 1, 3, h, dh).permute(2, 0, 3, 1, 4)
-            if i < len(keys):
-                k = torch.cat([keys[i], k], 2)
-                v = torch.cat([values[i], v], 2)
-                keys[i], values[i] = k[:, :, -keep:], v[:, :, -keep:]
-            else:
-                keys.append(k[:, :, -keep:])
-                values.append(v[:, :, -keep:])
-            scores = torch.softmax(q @ k.transpose(-1, -2) * scale + bias, -1)
-            x = F.layer_norm(x + F.linear((scores @ v).transpose(1, 2).reshape(b, 1, d), ow, ob), shape, n1w, n1b)
-            if terms is not None:
-                x = F.layer_norm(x + terms[i], shape, n2w, n2b)
-            x = F.layer_norm(x + F.linear(F.gelu(F.linear(x, f1w, f1b)), f2w, f2b), shape, n3w, n3b)
-        cache.length += 1
-        return x
+        -> (B,1,D), updating ``cache``."""
+        out = step_together([self], token.transpose(0, 1), None if terms is None else [t.transpose(0, 1) for t in terms], cache)
+        return out.transpose(0, 1)
 
     def rollout(self, start, terms, next_token, frames: int, progress=None):
         """Decode ``frames`` frames autoregressively: ``start`` (B,1,D) is the first token and
@@ -211,11 +173,64 @@ class CausalTransformer(nn.Module):
                 progress(i + 1, frames)
         return torch.cat(out, 1)
 
-    def _step_bias(self, device):
-        """The bias row of the newest frame over the last ``window`` frames, built once."""
-        if getattr(self, "_bias_row", None) is None or self._bias_row.device != device:
-            self._bias_row = biased_causal_mask(1, self.window, self.heads, self.period, self.window, offset=self.window - 1)[:, 0].to(device)
-        return self._bias_row
+
+def _stacked_weights(transformers) -> list:
+    """Per layer, the weights of G same-shaped transformers stacked on a leading axis (G, ...),
+    gathered once per sequence: attribute lookups per frame cost as much as the arithmetic."""
+    def stack(get):  # (G,1,in,out) matrices and (G,1,1,n) vectors broadcast over (G,B,1,D) frames
+        t = torch.stack([get(l) for l in layers])
+        return t[:, None, None] if t.dim() == 2 else t[:, None]
+
+    out = []
+    for depth in range(len(transformers[0].layers)):
+        layers = [t.layers[depth] for t in transformers]
+        conditioned = layers[0].cross is not None
+        out.append((
+            stack(lambda l: l.self_attn.qkv.weight.T), stack(lambda l: l.self_attn.qkv.bias), stack(lambda l: l.self_attn.out.weight.T), stack(lambda l: l.self_attn.out.bias),
+            stack(lambda l: l.norm1.weight), stack(lambda l: l.norm1.bias),
+            stack(lambda l: l.norm2.weight) if conditioned else None, stack(lambda l: l.norm2.bias) if conditioned else None,
+            stack(lambda l: l.ff[0].weight.T), stack(lambda l: l.ff[0].bias), stack(lambda l: l.ff[2].weight.T), stack(lambda l: l.ff[2].bias),
+            stack(lambda l: l.norm3.weight), stack(lambda l: l.norm3.bias),
+        ))  # fmt: skip
+    return out
+
+
+def step_together(transformers, tokens, terms, cache: KVCache):
+    """Advance G same-shaped CausalTransformers by one frame in one pass: tokens (G,B,D), each
+    layer's condition term for this frame (G,B,D) (or None) -> (G,B,D), updating ``cache``.
+
+    Two networks that decode side by side (Audio2Con and Text2Exp) run as one batched pass.
+    Plain tensor ops, masks built once: decoding runs at batch size 1, where the number of
+    calls, not arithmetic, sets the speed.
+    """
+    first = transformers[0]
+    if cache.length == 0:
+        cache.tensors = _stacked_weights(transformers)
+        mask = biased_causal_mask(1, first.window, first.heads, first.period, first.window, offset=first.window - 1)
+        cache.bias = mask[:, 0].to(tokens.device)  # (H, window): the newest frame's row
+    g, b, d = tokens.shape
+    h, dh = first.heads, d // first.heads
+    x = (tokens + first.ppe.pe[cache.length % first.period]).unsqueeze(2)  # (G,B,1,D)
+    past = min(cache.length, first.window - 1)
+    bias = cache.bias[:, None, -(past + 1) :]  # (H,1,past+1)
+    keep, shape = first.window - 1, (d,)
+    keys, values = cache.keys, cache.values
+    for i, (qw, qb, ow, ob, n1w, n1b, n2w, n2b, f1w, f1b, f2w, f2b, n3w, n3b) in enumerate(cache.tensors):
+        q, k, v = (x @ qw + qb).view(g, b, 3, h, dh).permute(2, 0, 1, 3, 4).unsqueeze(-2)  # (G,B,H,1,dh)
+        if i < len(keys):
+            k = torch.cat([keys[i], k], -2)
+            v = torch.cat([values[i], v], -2)
+            keys[i], values[i] = k[..., -keep:, :], v[..., -keep:, :]
+        else:
+            keys.append(k[..., -keep:, :])
+            values.append(v[..., -keep:, :])
+        attended = F.scaled_dot_product_attention(q, k, v, attn_mask=bias).reshape(g, b, 1, d)
+        x = F.layer_norm(x + attended @ ow + ob, shape) * n1w + n1b
+        if terms is not None:
+            x = F.layer_norm(x + terms[i].unsqueeze(2), shape) * n2w + n2b
+        x = F.layer_norm(x + F.gelu(x @ f1w + f1b) @ f2w + f2b, shape) * n3w + n3b
+    cache.length += 1
+    return x.squeeze(2)
 
 
 class BidirectionalEncoder(nn.Module):

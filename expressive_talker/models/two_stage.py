@@ -24,7 +24,7 @@ from torch import nn
 
 from .animator import Animator
 from .io import config_from_dict, load_state, read_config, save_folder
-from .layers import BidirectionalEncoder, CausalTransformer, KVCache, resample_frames, torch_threads
+from .layers import BidirectionalEncoder, CausalTransformer, KVCache, resample_frames, step_together, torch_threads
 
 
 @dataclass
@@ -154,26 +154,30 @@ class TwoStageModel(nn.Module):
         ``generate`` and by training, whose scheduled sampling feeds these outputs back."""
         b, t, _ = audio.shape
         a2c, t2e, s1 = self.audio2con, self.text2exp, self.stage1
+        # Audio2Con and Text2Exp have the same shape: they step together as one batched pass.
+        pair = [a2c.transformer, t2e.transformer]
         audio_terms = a2c.transformer.condition_terms(a2c.condition_in(audio))
         text_terms = t2e.transformer.condition_terms(t2e.condition_in(text_feature[:, None, :]))
-        # The next frame's input is frame_in(offsets) with offsets = dec_out(hidden) * scale:
-        # fold both linear maps into one (dim x dim), so the loop never touches all vertices.
-        fold = lambda p: (p.frame_in.weight @ s1.dec_out.weight, p.frame_in.weight @ s1.dec_out.bias + p.frame_in.bias)  # noqa: E731
-        (wa, ba), (wt, bt) = fold(a2c), fold(t2e)
-        caches = KVCache(), KVCache(), KVCache()
-        tok_a = a2c.start.expand(b, 1, -1)
-        tok_t = t2e.start.expand(b, 1, -1)
+        terms = [torch.stack([at, tt.expand_as(at)]) for at, tt in zip(audio_terms, text_terms)]  # (2,B,T,D) per layer
+        # Linear maps folded so that the loop never touches all vertices: the decoder's input
+        # is dec_in([out_a(h_a), out_t(h_t)]); each network's next input is
+        # frame_in(offsets) with offsets = dec_out(hidden) * scale.
+        split = s1.dec_in.weight.split([self.cfg.content_dim, self.cfg.expression_dim], 1)
+        to_dec = torch.stack([split[0] @ a2c.out.weight, split[1] @ t2e.out.weight]).transpose(1, 2)[:, None]  # (2,1,D,D)
+        dec_bias = s1.dec_in.bias + split[0] @ a2c.out.bias + split[1] @ t2e.out.bias
+        to_next = torch.stack([(p.frame_in.weight @ s1.dec_out.weight).T for p in (a2c, t2e)])  # (2,D,D)
+        next_bias = torch.stack([p.frame_in.weight @ s1.dec_out.bias + p.frame_in.bias for p in (a2c, t2e)])[:, None]  # (2,1,D)
+        caches, decoder_cache = KVCache(), KVCache()
+        tokens = torch.stack([a2c.start, t2e.start])[:, None].expand(-1, b, -1)  # (2,B,D)
         hidden = []
         for i in range(t):
-            content = a2c.out(a2c.transformer.step(tok_a, [term[:, i : i + 1] for term in audio_terms], caches[0]))
-            expression = t2e.out(t2e.transformer.step(tok_t, text_terms, caches[1]))
-            h = s1.decoder.step(s1.dec_in(torch.cat([content, expression], -1)), None, caches[2])
+            out = step_together(pair, tokens, [term[:, :, i] for term in terms], caches)
+            h = step_together([s1.decoder], ((out[:, :, None] @ to_dec).sum(0) + dec_bias).transpose(0, 1), None, decoder_cache)[0]  # (B,D)
             hidden.append(h)
-            tok_a = torch.nn.functional.linear(h, wa, ba)
-            tok_t = torch.nn.functional.linear(h, wt, bt)
+            tokens = h @ to_next + next_bias
             if progress is not None:
                 progress(i + 1, t)
-        return s1.to_offsets(torch.cat(hidden, 1))
+        return s1.to_offsets(torch.stack(hidden, 1))
 
 
 class TwoStageAnimator(Animator):
