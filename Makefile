@@ -9,8 +9,9 @@ PIP := $(PY) -m pip
 STAMP := $(VENV)/.installed
 APT_PACKAGES := $(shell grep -v '^\s*\#' packages.txt)
 # Not needed by the app (so not in packages.txt, which a Space installs): the speech engines
-# that build the training corpus, and the browser the UI tests drive.
-DEV_APT_PACKAGES := espeak-ng flite festival festvox-us-slt-hts chromium
+# that build the training corpus, the browser the UI tests drive, and the PostgreSQL server the
+# votes-store tests start.
+DEV_APT_PACKAGES := espeak-ng flite festival festvox-us-slt-hts chromium postgresql
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 export GRADIO_ANALYTICS_ENABLED := False
