@@ -188,6 +188,13 @@ def _fps(text: str) -> int:
     return value
 
 
+def _count(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be a whole number of at least 1")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m expressive_talker", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -269,7 +276,56 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--json", help="also write the result to this file")
     evaluate.add_argument("--weights", help="weights folder (default: weights/ or EXPRESSIVE_TALKER_WEIGHTS; ablations: runs/ablations)")
     evaluate.set_defaults(run=_evaluate)
+
+    study = commands.add_parser("study", help="the user study: prepare its videos, report its votes")
+    study_commands = study.add_subparsers(dest="study_command", required=True)
+    prepare = study_commands.add_parser("prepare", help="render every video a study file lists (what is missing)")
+    prepare.add_argument("--config", required=True, help="study file, JSON or YAML (see README: User study)")
+    prepare.add_argument("--out", help="prepared study folder (default: the file's 'out', else data/study or /data/study)")
+    prepare.add_argument("--weights", help="weights folder (default: weights/ or EXPRESSIVE_TALKER_WEIGHTS)")
+    prepare.add_argument("--quiet", action="store_true", help="no progress bar")
+    prepare.set_defaults(run=_study_prepare)
+    report = study_commands.add_parser("report", help="Table 3 and Bradley-Terry strengths from the votes (prints JSON)")
+    report.add_argument("--db", help="SQLAlchemy URL of the votes (default: EXPRESSIVE_TALKER_DB, else data/study.db)")
+    report.add_argument("--json", help="also write the report to this file")
+    report.add_argument("--csv", help="also write every vote, one row each, to this CSV file")
+    report.add_argument("--bootstrap", type=_count, default=1000, help="bootstrap samples for the 95%% intervals")
+    report.set_defaults(run=_study_report)
     return parser
+
+
+def _study_prepare(args) -> None:
+    from .study.config import load_config
+    from .study.prepare import prepare_study
+
+    config = load_config(args.config)
+    manifest = prepare_study(config, args.out, **_weights(args), quiet=args.quiet)
+    videos = sum(len(s["videos"]) for s in manifest["stimuli"])
+    print(json.dumps({"study": manifest["study"], "mode": manifest["mode"], "stimuli": len(manifest["stimuli"]), "videos": videos, "rendered": manifest["rendered"]}))
+
+
+def _study_report(args) -> None:
+    import os
+
+    from .study.report import make_report, write_votes_csv
+    from .study.store import StudyStore, default_db_url
+
+    url = args.db or default_db_url()
+    if url.startswith("sqlite:///") and not os.path.isfile(url[len("sqlite:///") :]):
+        raise InputError(f"no votes database at {url[len('sqlite:///') :]}")  # rather than creating an empty one
+    store = StudyStore(url)
+    try:
+        rows = store.vote_rows()
+    finally:
+        store.close()
+    report = make_report(rows, samples=args.bootstrap)
+    text = json.dumps(report, indent=2)
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as f:
+            f.write(text + "\n")
+    if args.csv:
+        write_votes_csv(rows, args.csv)
+    print(text)
 
 
 def _evaluate(args) -> None:

@@ -1,4 +1,4 @@
-"""Build and launch the Gradio app: Generate, Interpolate, Compare, Face rig and About tabs."""
+"""Build and launch the Gradio app: Generate, Interpolate, Compare, Face rig, Vote, Results and About tabs."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from .face_rig_tab import build_face_rig_tab  # noqa: E402
 from .generate_tab import build_generate_tab  # noqa: E402
 from .interpolate_tab import build_interpolate_tab  # noqa: E402
 from .jobs import Jobs, Settings  # noqa: E402
+from .study_tab import StudyBackend, build_results_tab, build_vote_tab  # noqa: E402
 
 TITLE = "expressive-talker"
 STILL_SIZE = 512
@@ -42,9 +43,16 @@ def build_app(settings: Settings | None = None) -> gr.Blocks:
             build_compare_tab(jobs)
         with gr.Tab("Face rig"):
             sliders, image = build_face_rig_tab(render_still)
+        study = StudyBackend(settings)
+        with gr.Tab("Vote"):
+            resume = build_vote_tab(study)
+        with gr.Tab("Results"):
+            build_results_tab(study)
         with gr.Tab("About"):
             build_about_tab(settings.weights_dir)
         demo.load(lambda: render_still(np.zeros(len(sliders), np.float32)), None, image, api_name=False)
+        if resume:
+            demo.load(**resume)
     demo.settings = settings  # read by launch() for the queue and upload limits
     return demo
 

@@ -24,6 +24,12 @@ def _env_float(name: str, default: float) -> float:
     return float(value) if value else default
 
 
+def _default_study_dir() -> str:
+    from ..study.prepare import default_study_dir
+
+    return default_study_dir()
+
+
 @dataclass
 class Settings:
     """App limits, each overridable by an environment variable (named next to it)."""
@@ -40,6 +46,13 @@ class Settings:
     still_size: int = 256
     output_dir: str = field(default_factory=lambda: os.environ.get("EXPRESSIVE_TALKER_OUTPUTS") or os.path.join(tempfile.gettempdir(), "expressive_talker_outputs"))
     output_ttl_s: float = field(default_factory=lambda: _env_float("EXPRESSIVE_TALKER_OUTPUT_TTL", 3600.0))
+    # User study: the folder `study prepare` wrote, the votes database ("" = SQLite in the data
+    # directory), the token that guards the Results tab ("" = results are public), and the most
+    # votes (one per question answered) one participant may cast a minute (0 = no limit).
+    study_dir: str = field(default_factory=lambda: os.environ.get("EXPRESSIVE_TALKER_STUDY") or _default_study_dir())
+    db_url: str = field(default_factory=lambda: os.environ.get("EXPRESSIVE_TALKER_DB", ""))
+    results_token: str = field(default_factory=lambda: os.environ.get("EXPRESSIVE_TALKER_RESULTS_TOKEN", ""))
+    study_rate: int = field(default_factory=lambda: int(_env_float("EXPRESSIVE_TALKER_STUDY_RATE", 60)))
 
 
 class Renderers:
