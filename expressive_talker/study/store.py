@@ -158,7 +158,8 @@ class StudyStore:
         except IntegrityError:  # another replica created the tables at the same moment
             metadata.create_all(self.engine)
         except DBAPIError as exc:
-            raise InputError(f"could not open the votes database {self.url.render_as_string(hide_password=True)}: {exc.orig}") from None
+            reason = " ".join(str(exc.orig).split())  # drivers' messages span several lines
+            raise InputError(f"could not open the votes database {self.url.render_as_string(hide_password=True)}: {reason}") from None
 
     def close(self) -> None:
         self.engine.dispose()
