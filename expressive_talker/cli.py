@@ -287,6 +287,7 @@ def build_parser() -> argparse.ArgumentParser:
     prepare.set_defaults(run=_study_prepare)
     report = study_commands.add_parser("report", help="Table 3 and Bradley-Terry strengths from the votes (prints JSON)")
     report.add_argument("--db", help="SQLAlchemy URL of the votes (default: EXPRESSIVE_TALKER_DB, else data/study.db)")
+    report.add_argument("--study", help="only this study's votes (its 'name'; default: every vote in the database)")
     report.add_argument("--json", help="also write the report to this file")
     report.add_argument("--csv", help="also write every vote, one row each, to this CSV file")
     report.add_argument("--bootstrap", type=_count, default=1000, help="bootstrap samples for the 95%% intervals")
@@ -315,7 +316,7 @@ def _study_report(args) -> None:
         raise InputError(f"no votes database at {url[len('sqlite:///') :]}")  # rather than creating an empty one
     store = StudyStore(url)
     try:
-        rows = store.vote_rows()
+        rows = store.vote_rows(args.study)
     finally:
         store.close()
     report = make_report(rows, samples=args.bootstrap)

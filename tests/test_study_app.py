@@ -102,20 +102,25 @@ def page(server):
         browser.close()
 
 
+COUNTS = r"(\d+) votes · (\d+) pairs judged · (\d+) participants"
+
+
 def results_counts(page, previous=None):
-    """(votes, pairs judged, participants) from the Results tab, after a fresh refresh."""
+    """(votes, pairs judged, participants) from the Results tab after a refresh; with
+    ``previous``, waits until they differ from it (the old text stays up while it loads)."""
     page.get_by_role("tab", name="Results").click()
     page.fill("#results-token input", TOKEN)
     page.click("#results-refresh")
     page.wait_for_function(
-        "prev => { const t = document.querySelector('#results-summary').innerText; return /votes/.test(t) && t !== prev; }", arg=previous or ""
+        "([pattern, prev]) => { const m = document.querySelector('#results-summary').innerText.match(new RegExp(pattern));"
+        " return m && m.slice(1).join() !== prev; }",
+        arg=[COUNTS, ",".join(map(str, previous or ()))],
     )
-    text = page.inner_text("#results-summary")
-    return tuple(int(n) for n in re.findall(r"\d+", text)[:3]), text
+    return tuple(int(n) for n in re.search(COUNTS, page.inner_text("#results-summary")).groups())
 
 
 def test_participant_consents_votes_once_and_results_count_rises(page):
-    (votes, pairs, people), text = results_counts(page)
+    votes, pairs, people = results_counts(page)
     page.get_by_role("tab", name="Vote").click()
     page.click("#study-consent input")
     page.click("#study-start")
@@ -130,8 +135,7 @@ def test_participant_consents_votes_once_and_results_count_rises(page):
     reveal = page.wait_for_selector("#study-reveal:has-text('Left was')").inner_text()
     assert re.search(r"Left was (Ours|ExpCLIP).*right was (Ours|ExpCLIP)", reveal)  # names revealed after the vote
     page.wait_for_selector("#study-next", state="visible")
-    (votes2, pairs2, people2), _ = results_counts(page, text)
-    assert (votes2, pairs2, people2) == (votes + 3, pairs + 1, people + 1)
+    assert results_counts(page, (votes, pairs, people)) == (votes + 3, pairs + 1, people + 1)
     # A reload carries on with the same participant: pair 2, no new consent.
     page.reload()
     page.get_by_role("tab", name="Vote").click()

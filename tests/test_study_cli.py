@@ -70,7 +70,9 @@ def test_report_writes_table3_json_and_the_votes_csv(prepared, tmp_path, request
         rows = list(csv.DictReader(f))
     assert len(rows) == 12 and rows[-1]["left_method"] == ack["left"] and rows[-1]["right_method"] == ack["right"]
     assert {r["age_range"] for r in rows} == {"18-24", ""}
-    assert {r["criterion"] for r in rows} == {"lip", "expression", "overall"}
+    assert {r["criterion"] for r in rows} == {"lip", "expression", "overall"} and {r["study"] for r in rows} == {"tiny"}
+    other = run("report", "--db", url, "--study", "another-study", "--bootstrap", 10)
+    assert other.returncode == 0 and json.loads(other.stdout)["votes"] == 0  # one database can hold several studies
 
 
 def test_mistakes_print_one_error_line_and_exit_2(tmp_path):

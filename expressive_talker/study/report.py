@@ -22,7 +22,7 @@ from .store import CRITERIA
 
 BOOTSTRAP_SAMPLES = 1000
 CSV_COLUMNS = (
-    "id", "time", "participant_id", "age_range", "background", "stimulus_id", "prompt", "left_method",
+    "id", "time", "participant_id", "age_range", "background", "study", "stimulus_id", "prompt", "left_method",
     "right_method", "criterion", "choice", "app_version", "weights_version",
 )  # fmt: skip
 

@@ -278,14 +278,17 @@ class StudyStore:
 
     # -- reading back ------------------------------------------------------------------------
 
-    def vote_rows(self) -> list[dict]:
-        """Every vote with its participant's demographics and the stimulus prompt, oldest first."""
+    def vote_rows(self, study: str | None = None) -> list[dict]:
+        """Every vote (of one study, or of all) with its participant's demographics and the
+        stimulus prompt, oldest first."""
         query = (
-            sa.select(votes, participants.c.age_range, participants.c.background, stimuli.c.prompt)
+            sa.select(votes, participants.c.age_range, participants.c.background, stimuli.c.prompt, stimuli.c.study)
             .join(participants, votes.c.participant_id == participants.c.id)
             .join(stimuli, votes.c.stimulus_id == stimuli.c.id)
             .order_by(votes.c.id)
         )
+        if study is not None:
+            query = query.where(stimuli.c.study == study)
         with self.engine.connect() as c:
             return [r._asdict() for r in c.execute(query)]
 

@@ -62,8 +62,10 @@ class StudyBackend:
             raise InputError("the results are private: enter the admin token")
 
     def report(self, token: str | None) -> dict:
+        """The served study's report (every vote in the database when no study is prepared)."""
         self.check_token(token)
-        return make_report(self.store().vote_rows())
+        study = self.study().name if self.prepared() else None
+        return make_report(self.store().vote_rows(study))
 
 
 def _file_url(path: str) -> str:
