@@ -25,7 +25,7 @@ ACCELERATE_ARGS ?= --num_processes 1 --num_machines 1 --mixed_precision no --dyn
 LAUNCH := $(VENV)/bin/accelerate launch $(ACCELERATE_ARGS)
 CORPUS := data/corpus
 
-.PHONY: demo test setup apt dev-apt apt-install bench data weights clean
+.PHONY: demo test setup apt dev-apt apt-install bench data weights ablations card clean
 
 demo: setup
 	$(PY) app.py
@@ -78,8 +78,28 @@ weights: data
 	$(PY) -m expressive_talker.data stats $(CORPUS) --json > runs/corpus-stats.json
 	$(PY) -m expressive_talker evaluate --methods ours,faceformer,expclip --data $(CORPUS) --json runs/eval.json
 	$(PY) -m expressive_talker bench model --methods ours,faceformer,expclip --json runs/bench-model.json
-	$(PY) train/model_card.py --eval runs/eval.json --bench runs/bench-model.json --corpus-stats runs/corpus-stats.json \
-		--times runs/ours runs/faceformer runs/expclip/align runs/expclip/generator --notes train/card_notes.md train/baselines.md
+	$(MAKE) --no-print-directory card
+
+# The paper's five ablations (Table 1) into runs/ablations (not shipped), after `make weights`
+# (they reuse its stage 1), then the model card with both tables.
+ABLATIONS := runs/ablations
+STAGE2 := $(LAUNCH) train/stage2.py --config train/configs/stage2.json --data $(CORPUS)
+ablations: data
+	$(LAUNCH) train/stage1.py --config train/configs/stage1.json --data $(CORPUS) --out runs/no-cross --no-cross
+	$(STAGE2) --out runs/no-cross --stage1 runs/no-cross/stage1 --save $(ABLATIONS)/ours-no-cross
+	$(LAUNCH) train/stage1.py --config train/configs/stage1.json --data $(CORPUS) --out runs/no-triplet --no-triplet
+	$(STAGE2) --out runs/no-triplet --stage1 runs/no-triplet/stage1 --save $(ABLATIONS)/ours-no-triplet
+	$(STAGE2) --out runs/no-emb --stage1 runs/ours/stage1 --no-emb --save $(ABLATIONS)/ours-no-emb
+	$(STAGE2) --out runs/end-to-end --end-to-end --save $(ABLATIONS)/ours-end-to-end
+	$(STAGE2) --out runs/finetune-decoder --stage1 runs/ours/stage1 --finetune-decoder --save $(ABLATIONS)/ours-finetune-decoder
+	$(PY) -m expressive_talker evaluate --methods ours-no-cross,ours-no-triplet,ours-no-emb,ours-end-to-end,ours-finetune-decoder \
+		--weights $(ABLATIONS) --data $(CORPUS) --json runs/eval-ablations.json
+	$(MAKE) --no-print-directory card
+
+card:
+	$(PY) train/model_card.py --eval runs/eval.json $(wildcard runs/eval-ablations.json) --bench runs/bench-model.json \
+		--corpus-stats runs/corpus-stats.json --times runs/ours runs/faceformer runs/expclip/align runs/expclip/generator \
+		--notes train/card_notes.md train/baselines.md
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -65,7 +65,9 @@ def main(argv=None):
     trainable = {id(p) for p in parameters}
     for p in model.stage1.parameters():
         p.requires_grad_(id(p) in trainable)
-    batches = ClipBatches(data, model_cfg.text_backend, frames=cfg.seq_frames, seed=cfg.seed)
+    # More training descriptions per expression cover more wording: held-out prompts land closer to seen ones.
+    prompts = cfg.options.get("prompts_per_expression", 48)
+    batches = ClipBatches(data, model_cfg.text_backend, frames=cfg.seq_frames, per_expression=prompts, seed=cfg.seed)
 
     def loss_fn(model, target, audio, text, step):
         if not decoder_trains:
