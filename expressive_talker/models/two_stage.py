@@ -167,11 +167,11 @@ class TwoStageModel(nn.Module):
         dec_bias = s1.dec_in.bias + split[0] @ a2c.out.bias + split[1] @ t2e.out.bias
         to_next = torch.stack([(p.frame_in.weight @ s1.dec_out.weight).T for p in (a2c, t2e)])  # (2,D,D)
         next_bias = torch.stack([p.frame_in.weight @ s1.dec_out.bias + p.frame_in.bias for p in (a2c, t2e)])[:, None]  # (2,1,D)
-        caches, decoder_cache = KVCache(), KVCache()
+        pair_cache, decoder_cache = KVCache(), KVCache()
         tokens = torch.stack([a2c.start, t2e.start])[:, None].expand(-1, b, -1)  # (2,B,D)
         hidden = []
         for i in range(t):
-            out = step_together(pair, tokens, [term[:, :, i] for term in terms], caches)
+            out = step_together(pair, tokens, [term[:, :, i] for term in terms], pair_cache)
             h = step_together([s1.decoder], ((out[:, :, None] @ to_dec).sum(0) + dec_bias).transpose(0, 1), None, decoder_cache)[0]  # (B,D)
             hidden.append(h)
             tokens = h @ to_next + next_bias
