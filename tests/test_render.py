@@ -63,6 +63,18 @@ def test_vertices_update_between_frames(renderer):
     assert np.array_equal(a, c)
 
 
+def test_face_shader_draws_what_pyrenders_stock_shader_draws(monkeypatch, renderer):
+    """The faster face shader (render/shaders) is a rewrite of pyrender's metallic-roughness
+    shader for the face scene; the picture must not change."""
+    from pyrender.shader_program import ShaderProgramCache
+
+    w = weights(jawOpen=0.6, mouthSmileLeft=0.8, eyeBlinkRight=1.0, browInnerUp=0.5)
+    ours = renderer.render(renderer.rig.pose(w), w)
+    monkeypatch.setattr(renderer._renderer._renderer, "_program_cache", ShaderProgramCache())
+    stock = renderer.render(renderer.rig.pose(w), w)
+    assert np.abs(ours.astype(int) - stock).max() <= 1
+
+
 def broken_gl(monkeypatch, renderer):
     """Make the GL backend hand back black, empty buffers, as a broken driver does."""
     blank = lambda scene, *a, **k: (np.zeros((256, 256, 3), np.uint8), np.zeros((256, 256), np.float32))  # noqa: E731

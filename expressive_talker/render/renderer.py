@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 
 import numpy as np
@@ -13,6 +14,7 @@ from .gl import import_pyrender
 
 pyrender = import_pyrender()
 from OpenGL import GL  # noqa: E402  (after the platform is chosen)
+from pyrender.shader_program import ShaderProgramCache  # noqa: E402
 
 MIN_SIZE, MAX_SIZE = 256, 1024
 BACKGROUND = (0.93, 0.94, 0.96)
@@ -21,6 +23,19 @@ TEETH = (0.93, 0.91, 0.84, 1.0)
 MOUTH = (0.35, 0.10, 0.10, 1.0)
 SCLERA, IRIS, PUPIL = (0.95, 0.94, 0.92, 1.0), (0.33, 0.22, 0.14, 1.0), (0.03, 0.03, 0.03, 1.0)
 IRIS_DEG, PUPIL_DEG = 24.0, 10.0  # half-angles of the painted iris and pupil on the eyeball
+
+
+SHADER_DIR = os.path.join(os.path.dirname(__file__), "shaders")
+
+
+class _FaceShaders(ShaderProgramCache):
+    """pyrender's shader cache with our mesh shaders, written for the face scene (see mesh.frag);
+    every other program (depth, flat, segmentation) stays pyrender's own."""
+
+    def get_program(self, vertex_shader, fragment_shader, geometry_shader=None, defines=None):
+        if (vertex_shader, fragment_shader, geometry_shader) == ("mesh.vert", "mesh.frag", None):
+            vertex_shader, fragment_shader = (os.path.join(SHADER_DIR, name) for name in ("mesh.vert", "mesh.frag"))
+        return super().get_program(vertex_shader, fragment_shader, geometry_shader, defines)
 
 
 def _vertex_normal_operator(vertices: np.ndarray, triangles: np.ndarray) -> sp.csr_matrix:
@@ -125,6 +140,7 @@ class FaceRenderer:
         self.scene.add(_mouth_cavity(rig, mouth))
         self._add_camera_and_lights()
         self._renderer = pyrender.OffscreenRenderer(self.size, self.size)
+        self._renderer._renderer._program_cache = _FaceShaders()
 
     def _add_camera_and_lights(self):
         v = self.rig.neutral
