@@ -72,6 +72,19 @@ def test_solve_keeps_weights_in_unit_range(rig):
     assert w[INDEX["jawOpen"]] == pytest.approx(1.0, abs=1e-3)
 
 
+def test_solve_is_the_best_fit_within_the_unit_box(rig):
+    from scipy.optimize import lsq_linear
+
+    rng = np.random.default_rng(1)
+    w = rng.uniform(-0.2, 1.4, (4, 52))  # some frames need weights outside [0, 1]
+    w[:2] = np.clip(w[:2], 0.0, 1.0)  # and some do not
+    target = rig.pose(w) + rng.normal(0.0, 2e-4, (4, rig.num_vertices, 3))
+    active = np.abs(rig._basis).sum(0) > 0
+    for frame, solved in zip(target, rig.solve(target)):
+        best = lsq_linear(rig._basis[:, active], (frame - rig.neutral).ravel(), bounds=(0.0, 1.0), method="bvls").x
+        assert np.abs(solved[active] - best).max() < 1e-4
+
+
 def test_regions(rig):
     lips, mouth, upper = rig.lip_indices, rig.mouth_indices, rig.upper_face_indices
     assert 50 < len(lips) < 400 and len(upper) > 200

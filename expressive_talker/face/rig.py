@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from scipy.optimize import lsq_linear
+from scipy.optimize import lsq_linear, nnls
 from scipy.spatial.transform import Rotation
 
 from .facecap import load_facecap
@@ -129,7 +129,12 @@ class FaceRig:
         q, r = np.linalg.qr(self._basis[:, active])
         out = np.zeros((len(v), NUM_BLENDSHAPES), dtype=np.float32)
         for t, target in enumerate(v @ q):
-            out[t, active] = lsq_linear(r, target, bounds=(0.0, 1.0), method="bvls").x
+            # Non-negative least squares is 10x faster than the box-bounded solver, and where its
+            # answer stays within 1 it is the box problem's answer too; otherwise solve the box.
+            x = nnls(r, target)[0]
+            if x.max() > 1.0 + 1e-6:
+                x = lsq_linear(r, target, bounds=(0.0, 1.0), method="bvls").x
+            out[t, active] = x
         np.clip(out, 0.0, 1.0, out=out)  # the solver may overshoot its bounds by rounding error
         return out[0] if single else out
 
