@@ -177,9 +177,9 @@ class CausalTransformer(nn.Module):
 def _stacked_weights(transformers) -> list:
     """Per layer, the weights of G same-shaped transformers stacked on a leading axis (G, ...),
     gathered once per sequence: attribute lookups per frame cost as much as the arithmetic."""
-    def stack(get):  # (G,1,in,out) matrices and (G,1,1,n) vectors broadcast over (G,B,1,D) frames
+    def stack(get):  # (G,in,out) matrices and (G,1,n) vectors, for frames (G,B,D)
         t = torch.stack([get(l) for l in layers])
-        return t[:, None, None] if t.dim() == 2 else t[:, None]
+        return t[:, None] if t.dim() == 2 else t
 
     out = []
     for depth in range(len(transformers[0].layers)):
@@ -210,13 +210,14 @@ def step_together(transformers, tokens, terms, cache: KVCache):
         cache.bias = mask[:, 0].to(tokens.device)  # (H, window): the newest frame's row
     g, b, d = tokens.shape
     h, dh = first.heads, d // first.heads
-    x = (tokens + first.ppe.pe[cache.length % first.period]).unsqueeze(2)  # (G,B,1,D)
+    x = tokens + first.ppe.pe[cache.length % first.period]  # (G,B,D)
     past = min(cache.length, first.window - 1)
     bias = cache.bias[:, None, -(past + 1) :]  # (H,1,past+1)
     keep, shape = first.window - 1, (d,)
     keys, values = cache.keys, cache.values
+    # Fused forms (baddbmm: x @ w + b; addcmul: norm * w + b) halve the number of calls.
     for i, (qw, qb, ow, ob, n1w, n1b, n2w, n2b, f1w, f1b, f2w, f2b, n3w, n3b) in enumerate(cache.tensors):
-        q, k, v = (x @ qw + qb).view(g, b, 3, h, dh).permute(2, 0, 1, 3, 4).unsqueeze(-2)  # (G,B,H,1,dh)
+        q, k, v = torch.baddbmm(qb, x, qw).view(g, b, 3, h, dh).permute(2, 0, 1, 3, 4).unsqueeze(-2)  # (G,B,H,1,dh)
         if i < len(keys):
             k = torch.cat([keys[i], k], -2)
             v = torch.cat([values[i], v], -2)
@@ -224,13 +225,14 @@ def step_together(transformers, tokens, terms, cache: KVCache):
         else:
             keys.append(k[..., -keep:, :])
             values.append(v[..., -keep:, :])
-        attended = F.scaled_dot_product_attention(q, k, v, attn_mask=bias).reshape(g, b, 1, d)
-        x = F.layer_norm(x + attended @ ow + ob, shape) * n1w + n1b
+        attended = F.scaled_dot_product_attention(q, k, v, attn_mask=bias).reshape(g, b, d)
+        x = torch.addcmul(n1b, F.layer_norm(torch.baddbmm(ob, attended, ow).add_(x), shape), n1w)
         if terms is not None:
-            x = F.layer_norm(x + terms[i].unsqueeze(2), shape) * n2w + n2b
-        x = F.layer_norm(x + F.gelu(x @ f1w + f1b) @ f2w + f2b, shape) * n3w + n3b
+            x = torch.addcmul(n2b, F.layer_norm(x + terms[i], shape), n2w)
+        hidden = F.gelu(torch.baddbmm(f1b, x, f1w))
+        x = torch.addcmul(n3b, F.layer_norm(torch.baddbmm(f2b, hidden, f2w).add_(x), shape), n3w)
     cache.length += 1
-    return x.squeeze(2)
+    return x
 
 
 class BidirectionalEncoder(nn.Module):
