@@ -215,7 +215,7 @@ def step_together(transformers, tokens, terms, cache: KVCache):
     bias = cache.bias[:, None, -(past + 1) :]  # (H,1,past+1)
     keep, shape, scale = first.window - 1, (d,), dh**-0.5
     keys, values = cache.keys, cache.values
-    # Fused forms (baddbmm: x @ w + b; addcmul: norm * w + b) halve the number of calls.
+    # Fused forms (baddbmm: x @ w + b; addcmul: norm * w + b) mean fewer calls per frame.
     for i, (qw, qb, ow, ob, n1w, n1b, n2w, n2b, f1w, f1b, f2w, f2b, n3w, n3b) in enumerate(cache.tensors):
         q, k, v = torch.baddbmm(qb, x, qw).view(g, b, 3, h, dh).permute(2, 0, 1, 3, 4).unsqueeze(-2)  # (G,B,H,1,dh)
         if i < len(keys):
