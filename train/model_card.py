@@ -21,7 +21,7 @@ NAMES = {
 }  # fmt: skip
 
 
-def name(method: str) -> str:
+def row_label(method: str) -> str:
     """A method's row label; ``<method>-seedN`` is the same recipe retrained with seed N."""
     base, _, seed = method.rpartition("-seed")
     if base and seed.isdigit():
@@ -36,7 +36,7 @@ def table(results: dict, methods: list[str]) -> str:
         if m not in results:
             continue
         r = results[m]
-        cells = [name(m)] + [f"{r[k] * s:.3f}" for k, _, s in ERRORS]
+        cells = [row_label(m)] + [f"{r[k] * s:.3f}" for k, _, s in ERRORS]
         cells += ["—" if r.get(k) is None else f"{r[k]:.2f}" for k, _ in ACCURACIES]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
@@ -79,7 +79,7 @@ def main(argv=None):
         with open(args.bench) as f:
             bench = json.load(f)
         out += ["### Speed", "", "`python -m expressive_talker bench model`: speech features to vertices, 10 s clip, 2-core CPU, one thread.", ""]
-        out += [f"- {name(m)}: {b['frames_per_second']:.0f} frames/s" for m, b in bench.items()] + [""]
+        out += [f"- {row_label(m)}: {b['frames_per_second']:.0f} frames/s" for m, b in bench.items()] + [""]
     if args.times:
         out += ["### Training time", ""]
         for folder in args.times:
