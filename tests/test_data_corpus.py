@@ -23,14 +23,6 @@ def run_cli(*args):
     return subprocess.run([sys.executable, "-m", "expressive_talker.data", *args], capture_output=True, text=True, timeout=300)
 
 
-@pytest.fixture(scope="module")
-def corpus16(tmp_path_factory):
-    out = tmp_path_factory.mktemp("corpus16")
-    proc = run_cli("build", "--out", str(out), "--clips", "16", "--seed", "3")
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    return out
-
-
 @pytest.mark.slow
 def test_build_16_clips_and_stats(corpus16):
     proc = run_cli("stats", str(corpus16), "--json")
