@@ -69,10 +69,13 @@ bench: setup
 data: setup dev-apt
 	$(PY) -m expressive_talker.data build --out $(CORPUS)
 
-# Every shipped weight from nothing: corpus, stage 1, stage 2, the baselines, the model card.
+# Every shipped weight from nothing: corpus, stage 1, the text adapter, stage 2, the baselines,
+# the model card.
+TEXT_ADAPTER := runs/ours/text_adapter.safetensors
 weights: data
 	$(LAUNCH) train/stage1.py --config train/configs/stage1.json --data $(CORPUS) --out runs/ours
-	$(LAUNCH) train/stage2.py --config train/configs/stage2.json --data $(CORPUS) --out runs/ours --stage1 runs/ours/stage1 --save weights/ours
+	$(LAUNCH) train/text_adapter.py --config train/configs/text_adapter.json --out runs/ours
+	$(LAUNCH) train/stage2.py --config train/configs/stage2.json --data $(CORPUS) --out runs/ours --stage1 runs/ours/stage1 --text-adapter $(TEXT_ADAPTER) --save weights/ours
 	$(LAUNCH) train/faceformer.py --config train/configs/faceformer.json --data $(CORPUS) --out runs/faceformer --save weights/faceformer
 	$(LAUNCH) train/expclip.py --config train/configs/expclip.json --data $(CORPUS) --out runs/expclip --save weights/expclip
 	$(PY) -m expressive_talker.data stats $(CORPUS) --json > runs/corpus-stats.json
@@ -81,9 +84,9 @@ weights: data
 	$(MAKE) --no-print-directory card
 
 # The paper's five ablations (Table 1) into runs/ablations (not shipped), after `make weights`
-# (they reuse its stage 1), then the model card with both tables.
+# (they reuse its stage 1 and text adapter), then the model card with both tables.
 ABLATIONS := runs/ablations
-STAGE2 := $(LAUNCH) train/stage2.py --config train/configs/stage2.json --data $(CORPUS)
+STAGE2 := $(LAUNCH) train/stage2.py --config train/configs/stage2.json --data $(CORPUS) --text-adapter $(TEXT_ADAPTER)
 ablations: data
 	$(LAUNCH) train/stage1.py --config train/configs/stage1.json --data $(CORPUS) --out runs/no-cross --no-cross
 	$(STAGE2) --out runs/no-cross --stage1 runs/no-cross/stage1 --save $(ABLATIONS)/ours-no-cross

@@ -145,7 +145,7 @@ def _embed_text(args) -> None:
     for prompt in args.prompts:  # fail on an empty prompt before loading a model
         normalize_prompt(prompt)
     _budget_torch_threads(default_threads())
-    encoder = get_text_encoder(args.backend, args.model, args.checkpoint)
+    encoder = get_text_encoder(args.backend, args.model, args.checkpoint, args.adapter)
     embedding = encoder.encode(args.prompts)  # notes (e.g. truncation) are logged to stderr
     sim = embedding.similarity()
     if args.json:
@@ -264,6 +264,7 @@ def build_parser() -> argparse.ArgumentParser:
     embed.add_argument("--backend", choices=TEXT_BACKENDS, default=DEFAULT_TEXT_BACKEND)
     embed.add_argument("--model", help="minilm: local model folder; clip: open_clip model name (default ViT-B-32)")
     embed.add_argument("--checkpoint", help="clip: local open_clip checkpoint (random weights without one)")
+    embed.add_argument("--adapter", help="minilm: a text adapter file, e.g. weights/ours/text_adapter.safetensors")
     embed.add_argument("--json", action="store_true", help="print JSON instead of a table")
     embed.set_defaults(run=_embed_text)
 

@@ -87,7 +87,7 @@ def text_feature(animator, text: str, text_b: str | None = None, alpha: float = 
 
     if not 0.0 <= alpha <= 1.0:
         raise InputError(f"alpha must be between 0 and 1, got {alpha}")
-    encoder = get_text_encoder(animator.text_backend)
+    encoder = get_text_encoder(animator.text_backend, adapter=animator.text_adapter)
     prompts = [text] if text_b is None else [text, text_b]
     embedded = encoder.encode(prompts)
     vectors = embedded.vectors

@@ -6,7 +6,7 @@ import torch
 
 from expressive_talker.models.layers import CausalTransformer, KVCache, alignment_mask, biased_causal_mask
 from expressive_talker.models.losses import Stage1Weights, Stage2Weights, stage1_losses, stage2_losses, triplet
-from expressive_talker.models.two_stage import TwoStageAnimator, TwoStageConfig, TwoStageModel
+from expressive_talker.models.two_stage import TEXT_ADAPTER_FILE, TwoStageAnimator, TwoStageConfig, TwoStageModel
 
 TINY = dict(num_vertices=40, dim=32, heads=4, layers=2, content_dim=8, expression_dim=8, audio_dim=12, text_dim=10, window=16)
 
@@ -122,3 +122,19 @@ def test_animator_round_trips_through_a_folder(model, tmp_path):
     assert a.shape == (15, 40, 3)
     assert np.abs(a - b).max() < 1e-3  # float16 storage
     assert loaded.name == "ours"
+    assert loaded.text_adapter is None
+
+
+def test_model_folder_keeps_its_text_adapter_and_drops_a_stale_one(model, tmp_path):
+    adapter = tmp_path / "adapter.safetensors"
+    adapter.write_bytes(b"adapter bytes")
+    neutral = np.zeros((40, 3), np.float32)
+    TwoStageAnimator(model, neutral, text_adapter=str(adapter)).save_pretrained(tmp_path / "tuned")
+    loaded = TwoStageAnimator.from_pretrained(tmp_path / "tuned")
+    assert loaded.text_adapter == str(tmp_path / "tuned" / TEXT_ADAPTER_FILE)
+    assert (tmp_path / "tuned" / TEXT_ADAPTER_FILE).read_bytes() == b"adapter bytes"
+    loaded.save_pretrained(tmp_path / "tuned")  # saving onto itself keeps the file
+    assert (tmp_path / "tuned" / TEXT_ADAPTER_FILE).read_bytes() == b"adapter bytes"
+    # A model trained without an adapter, saved over that folder, must not pick up the old one.
+    TwoStageAnimator(model, neutral).save_pretrained(tmp_path / "tuned")
+    assert TwoStageAnimator.from_pretrained(tmp_path / "tuned").text_adapter is None

@@ -7,6 +7,7 @@ import sys
 
 import numpy as np
 import pytest
+import torch
 
 from expressive_talker.errors import InputError
 from expressive_talker.text import MAX_PROMPT_CHARS, embed_text, get_text_encoder, normalize_prompt
@@ -127,3 +128,65 @@ def test_embed_text_cli_empty_prompt_exits_2():
     result = run_cli("embed-text", "happy", "   ")
     assert result.returncode == 2 and result.stdout == ""
     assert result.stderr.strip().splitlines() == ["error: the expression prompt is empty: describe an expression, e.g. 'slightly disgusted'"]
+
+
+@pytest.fixture(scope="module")
+def tiny_bert_folder(tmp_path_factory):
+    """A 2-layer random-weight BERT with MiniLM's tokenizer: a sentence encoder folder."""
+    from transformers import AutoTokenizer, BertConfig, BertModel
+
+    from expressive_talker.text.encoders import minilm_path
+
+    folder = tmp_path_factory.mktemp("tiny-bert")
+    tokenizer = AutoTokenizer.from_pretrained(minilm_path())
+    tokenizer.save_pretrained(folder)
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64)
+    BertModel(config).save_pretrained(folder)
+    return folder
+
+
+def test_text_adapter_starts_as_identity_and_merges_into_the_weights(tiny_bert_folder):
+    from transformers import BertModel
+
+    from expressive_talker.text.adapter import adapter_state, add_adapters, merge_adapters
+
+    ids = torch.tensor([[101, 7592, 2088, 102]])
+    plain = BertModel.from_pretrained(tiny_bert_folder).eval()
+    before = plain(ids).last_hidden_state
+    adapted = BertModel.from_pretrained(tiny_bert_folder).eval()
+    params = add_adapters(adapted, rank=4)
+    assert len(params) == 2 * 2 * 6  # 2 layers x (query, key, value, attention out, intermediate, out)
+    assert all(not p.requires_grad for n, p in adapted.named_parameters() if "lora" not in n)
+    torch.testing.assert_close(adapted(ids).last_hidden_state, before)  # B starts at zero
+    with torch.no_grad():
+        for p in params:
+            p.normal_(0, 0.2)
+    tuned = adapted(ids).last_hidden_state
+    assert not torch.allclose(tuned, before, atol=1e-3)
+    merge_adapters(plain, adapter_state(adapted))
+    torch.testing.assert_close(plain(ids).last_hidden_state, tuned, atol=1e-5, rtol=1e-4)
+
+
+def test_encoder_with_an_adapter_file(tiny_bert_folder, tmp_path):
+    from safetensors.torch import save_file
+
+    from expressive_talker.text.encoders import MiniLMEncoder
+
+    plain = MiniLMEncoder(str(tiny_bert_folder))
+    name = "encoder.layer.1.output.dense"  # 64 -> 32, straight into the residual stream
+    adapter = tmp_path / "adapter.safetensors"
+    generator = torch.Generator().manual_seed(0)
+    save_file({f"{name}.lora_a": torch.randn(2, 64, generator=generator), f"{name}.lora_b": torch.randn(32, 2, generator=generator)}, str(adapter))
+    tuned = MiniLMEncoder(str(tiny_bert_folder), str(adapter))
+    a, b = plain.encode(["slightly disgusted"]).vectors, tuned.encode(["slightly disgusted"]).vectors
+    assert a.shape == b.shape == (1, 32) and not np.allclose(a, b, atol=1e-3)
+
+    wrong = tmp_path / "wrong.safetensors"
+    save_file({"encoder.layer.9.output.dense.lora_a": torch.ones(2, 64), "encoder.layer.9.output.dense.lora_b": torch.ones(32, 2)}, str(wrong))
+    with pytest.raises(InputError, match="does not fit this encoder"):
+        MiniLMEncoder(str(tiny_bert_folder), str(wrong))
+    with pytest.raises(InputError, match="text adapter not found"):
+        MiniLMEncoder(str(tiny_bert_folder), str(tmp_path / "missing.safetensors"))
+    with pytest.raises(InputError, match="for the minilm backend"):
+        get_text_encoder("clip", adapter=str(adapter))

@@ -1,4 +1,4 @@
-"""The training scripts (train/stage1.py, train/stage2.py) on a 16-clip corpus."""
+"""The training scripts (train/stage1.py, train/text_adapter.py, train/stage2.py) on a 16-clip corpus."""
 
 import json
 import os
@@ -8,7 +8,9 @@ import sys
 import numpy as np
 import pytest
 
-from expressive_talker.models.two_stage import TwoStageAnimator
+from expressive_talker.models.two_stage import TEXT_ADAPTER_FILE, TwoStageAnimator
+from expressive_talker.pipeline import text_feature
+from expressive_talker.text import get_text_encoder
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY = {"dim": 32, "heads": 2, "layers": 1, "content_dim": 16, "expression_dim": 16}
@@ -28,10 +30,19 @@ def test_stage1_then_stage2_train_save_and_resume(corpus16, tmp_path):
     stage1 = tmp_path / "s1" / "stage1"
     assert json.loads((stage1 / "config.json").read_text())["kind"] == "stage1"
 
+    run_script("text_adapter.py", "--config", os.path.join(ROOT, "train", "configs", "text_adapter.json"), "--out", str(tmp_path / "text"), "--steps", "2", "--batch-size", "4", "--threads", "1")
+    adapter = tmp_path / "text" / "text_adapter.safetensors"
+    assert adapter.is_file()
+
     out, save = tmp_path / "s2", tmp_path / "model"
-    run_script("stage2.py", "--config", str(config), "--data", str(corpus16), "--stage1", str(stage1), "--out", str(out), "--save", str(save))
+    run_script("stage2.py", "--config", str(config), "--data", str(corpus16), "--stage1", str(stage1), "--out", str(out), "--save", str(save), "--text-adapter", str(adapter))
     assert (out / "checkpoints" / "step-2").is_dir()
     animator = TwoStageAnimator.from_pretrained(save)
+    # The model folder carries the adapter, and its prompts are encoded with it.
+    assert animator.text_adapter == str(save / TEXT_ADAPTER_FILE) and (save / TEXT_ADAPTER_FILE).read_bytes() == adapter.read_bytes()
+    tuned = text_feature(animator, "slightly disgusted")[0]
+    plain = get_text_encoder("minilm").encode("slightly disgusted").vectors[0]
+    assert tuned.shape == plain.shape and not np.allclose(tuned, plain, atol=1e-4)
     frames = animator.animate(np.zeros((100, animator.audio_dim), np.float32), np.ones(animator.text_dim, np.float32) / animator.text_dim**0.5)
     assert frames.shape == (60, len(animator.neutral), 3) and np.isfinite(frames).all()
 

@@ -1,6 +1,7 @@
 """Stage 2: train Audio2Con and Text2Exp in front of the frozen stage-1 decoder.
 
-    accelerate launch train/stage2.py --config train/configs/stage2.json --stage1 runs/ours/stage1 --save weights/ours
+    accelerate launch train/stage2.py --config train/configs/stage2.json --stage1 runs/ours/stage1 \
+        --text-adapter runs/ours/text_adapter.safetensors --save weights/ours
     ... --no-emb            # ablation: w/o feature embedding loss
     ... --end-to-end        # ablation: no stage 1; decoder trained from scratch with the rest
     ... --finetune-decoder  # ablation: the stage-1 decoder is trained further, not frozen
@@ -34,6 +35,7 @@ def main(argv=None):
     add_common_arguments(parser)
     parser.add_argument("--stage1", help="stage-1 folder written by train/stage1.py")
     parser.add_argument("--save", help="where to write the trained model folder (default OUT/model)")
+    parser.add_argument("--text-adapter", help="the text encoder's adapter from train/text_adapter.py (saved with the model)")
     parser.add_argument("--no-emb", action="store_true", help="ablation: drop L_emb")
     parser.add_argument("--end-to-end", action="store_true", help="ablation: train the decoder from scratch with the rest")
     parser.add_argument("--finetune-decoder", action="store_true", help="ablation: keep training the stage-1 decoder")
@@ -41,6 +43,8 @@ def main(argv=None):
     cfg = TrainConfig.load(args.config, data=args.data, out=args.out, steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed, threads=args.threads)
     cfg.options.update({k: True for k in ("no_emb", "end_to_end", "finetune_decoder") if getattr(args, k)})
     end_to_end = cfg.options.get("end_to_end", False)
+    if args.text_adapter and not os.path.isfile(args.text_adapter):
+        parser.error(f"no text adapter at {args.text_adapter}")
     if not end_to_end and not args.stage1:
         parser.error("--stage1 is required (or --end-to-end)")
 
@@ -67,7 +71,7 @@ def main(argv=None):
         p.requires_grad_(id(p) in trainable)
     # More training descriptions per expression cover more wording: held-out prompts land closer to seen ones.
     prompts = cfg.options.get("prompts_per_expression", 48)
-    batches = ClipBatches(data, model_cfg.text_backend, frames=cfg.seq_frames, per_expression=prompts, seed=cfg.seed)
+    batches = ClipBatches(data, model_cfg.text_backend, frames=cfg.seq_frames, per_expression=prompts, seed=cfg.seed, text_adapter=args.text_adapter)
 
     def loss_fn(model, target, audio, text, step):
         if not decoder_trains:
@@ -84,7 +88,8 @@ def main(argv=None):
 
     model = train(cfg, "stage2", model, parameters, lambda g: batches(g, cfg.batch_size), loss_fn, resume=args.resume)
     save = args.save or os.path.join(cfg.out, "model")
-    TwoStageAnimator(model, data.template).save_pretrained(save, {"train": {"steps": cfg.steps, "options": cfg.options, "data": cfg.data}})
+    animator = TwoStageAnimator(model, data.template, text_adapter=args.text_adapter)
+    animator.save_pretrained(save, {"train": {"steps": cfg.steps, "options": cfg.options, "data": cfg.data}})
     print(f"model saved to {save}")
 
 

@@ -316,3 +316,20 @@ def describe(emotion: str, level: int, rng: np.random.Generator, split: str = "t
         clause = str(rng.choice(INTENSITY_CLAUSES[level]))
         text = f"{text} {clause}".strip()
     return text
+
+
+def labelled_descriptions(split: str = "train") -> list[tuple[str, str, int]]:
+    """Every description ``describe`` can give in a split, with what it describes:
+    (text, emotion or action name, MEAD level; 0 for neutral and actions)."""
+    out = []
+    for emotion in WORDS:
+        for level in (0,) if emotion == "neutral" else (1, 2, 3):
+            for word in words(emotion, split):
+                mods = sorted(set(INTENSITY_MODIFIERS[level])) if level else [""]
+                out += [(f"{mod} {word}".strip(), emotion, level) for mod in mods]
+            for sentence in sentences(emotion, split):
+                clauses = sorted(set(INTENSITY_CLAUSES[level])) if level else [""]
+                out += [(f"{sentence} {clause}".strip(), emotion, level) for clause in clauses]
+    for action in ACTIONS:
+        out += [(phrase, action, 0) for phrase in action_phrases(action, split)]
+    return out

@@ -21,6 +21,7 @@ class Animator(ABC):
     uses_text: bool = True
     audio_backend: str = "whisper-tiny"  # the speech features the model was trained on
     text_backend: str = "minilm"  # the text encoder it was trained with
+    text_adapter: str | None = None  # that encoder's adapter file (text/adapter.py), if it was tuned
     audio_dim: int = 384
     text_dim: int = 384
 

@@ -115,7 +115,7 @@ class ClipBatches:
     clips cropped to ``frames``, with a random training description of each clip's expression
     encoded by the model's text encoder (a bank of descriptions is encoded once up front)."""
 
-    def __init__(self, data: CorpusTensors, text_backend: str = "minilm", frames: int = 60, per_expression: int = 48, seed: int = 0):
+    def __init__(self, data: CorpusTensors, text_backend: str = "minilm", frames: int = 60, per_expression: int = 48, seed: int = 0, text_adapter: str | None = None):
         from ..data.descriptions import describe
         from ..text import get_text_encoder
 
@@ -130,7 +130,7 @@ class ClipBatches:
             clip = next(c for c in data.clips if c.expression == expr)
             texts = {describe(clip.emotion, clip.level, rng, split="train", action=clip.action) for _ in range(per_expression)}
             prompts[expr] = sorted(texts)
-        encoder = get_text_encoder(text_backend)
+        encoder = get_text_encoder(text_backend, adapter=text_adapter)
         flat = [t for expr in expressions for t in prompts[expr]]
         vectors = encoder.encode(flat).vectors
         self.bank, start = {}, 0

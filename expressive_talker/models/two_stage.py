@@ -16,6 +16,7 @@ loss weights apply unchanged. Inside the networks offsets are divided by ``verte
 from __future__ import annotations
 
 import os
+import shutil
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -25,6 +26,8 @@ from torch import nn
 from .animator import Animator
 from .io import config_from_dict, load_state, read_config, save_folder
 from .layers import BidirectionalEncoder, CausalTransformer, KVCache, resample_frames, step_together, torch_threads
+
+TEXT_ADAPTER_FILE = "text_adapter.safetensors"  # in a model folder: the text encoder's adapter
 
 
 @dataclass
@@ -185,7 +188,7 @@ class TwoStageAnimator(Animator):
 
     kind = "two-stage"
 
-    def __init__(self, model: TwoStageModel, neutral: np.ndarray, name: str = "ours"):
+    def __init__(self, model: TwoStageModel, neutral: np.ndarray, name: str = "ours", text_adapter: str | None = None):
         self.model = model.eval()
         self.neutral = np.asarray(neutral, dtype=np.float32)
         self.name = name
@@ -193,6 +196,7 @@ class TwoStageAnimator(Animator):
         self.audio_fps = model.cfg.audio_fps
         self.audio_backend = model.cfg.audio_backend
         self.text_backend = model.cfg.text_backend
+        self.text_adapter = text_adapter
         self.audio_dim = model.cfg.audio_dim
         self.text_dim = model.cfg.text_dim
 
@@ -204,11 +208,19 @@ class TwoStageAnimator(Animator):
         model = TwoStageModel(config_from_dict(TwoStageConfig, meta["config"]))
         load_state(folder, model)
         neutral = np.load(os.path.join(folder, "neutral.npy"))
-        return cls(model, neutral, name or os.path.basename(os.path.normpath(folder)))
+        adapter = os.path.join(folder, TEXT_ADAPTER_FILE)
+        return cls(model, neutral, name or os.path.basename(os.path.normpath(folder)), adapter if os.path.isfile(adapter) else None)
 
     def save_pretrained(self, folder, extra: dict | None = None) -> None:
         save_folder(folder, self.model, self.model.cfg, self.kind, extra, half=True)
         np.save(os.path.join(folder, "neutral.npy"), self.neutral)
+        # The model only works with the text encoder it was trained with: the adapter goes along.
+        target = os.path.join(folder, TEXT_ADAPTER_FILE)
+        if not self.text_adapter:
+            if os.path.exists(target):
+                os.remove(target)
+        elif os.path.abspath(self.text_adapter) != os.path.abspath(target):
+            shutil.copyfile(self.text_adapter, target)
 
     def animate(self, audio_features, text_feature=None, frames=None, progress=None) -> np.ndarray:
         if text_feature is None:

