@@ -190,3 +190,9 @@ def test_encoder_with_an_adapter_file(tiny_bert_folder, tmp_path):
         MiniLMEncoder(str(tiny_bert_folder), str(tmp_path / "missing.safetensors"))
     with pytest.raises(InputError, match="for the minilm backend"):
         get_text_encoder("clip", adapter=str(adapter))
+
+
+def test_embed_text_cli_missing_adapter_exits_2():
+    result = run_cli("embed-text", "happy", "--adapter", "/nonexistent/text_adapter.safetensors")
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.strip().splitlines()[-1] == "error: text adapter not found: /nonexistent/text_adapter.safetensors"
