@@ -58,7 +58,7 @@ def main(argv=None):
     if not end_to_end:
         load_state(args.stage1, model.stage1)
 
-    weights = Stage2Weights()
+    weights = Stage2Weights(emb=cfg.options.get("emb_weight", Stage2Weights.emb))
     if cfg.options.get("no_emb") or end_to_end:  # end to end has no trained encoders to match
         weights.emb = 0.0
     decoder_trains = end_to_end or cfg.options.get("finetune_decoder", False)
