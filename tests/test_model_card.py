@@ -17,7 +17,7 @@ def row(lip_max, acc=None):
 def test_card_tables_split_current_and_earlier_recipes(tmp_path):
     results = {
         "ours": row(0.0045, 0.9), "ours-no-cross": row(0.005, 0.8), "ours-seed0": row(0.0046, 0.85),
-        "ours-plaintext": row(0.0047, 0.6), "ours-seed1-plaintext-1000steps": row(0.006, 0.4),
+        "ours-emb1e-6": row(0.0048, 0.7), "ours-plaintext-emb1e-6": row(0.0047, 0.6), "ours-seed1-plaintext-emb1e-6-1000steps": row(0.006, 0.4),
         "expclip": row(0.0076, 0.5), "faceformer": row(0.0078),
     }  # fmt: skip
     (tmp_path / "eval.json").write_text(json.dumps(results))
@@ -28,7 +28,8 @@ def test_card_tables_split_current_and_earlier_recipes(tmp_path):
     table1, rest = text.split("### Ablations (the paper's Table 1)")[1].split("### Earlier recipes", 1)
     earlier, table2 = rest.split("### Baselines (the paper's Table 2)")
     assert "| Ours | 4.500 |" in table1 and "| w/o cross loss | 5.000 |" in table1 and "| Ours (seed 0) |" in table1
-    assert "no text adapter" not in table1
-    assert "| Ours (no text adapter) | 4.700 |" in earlier
-    assert "| Ours (seed 1, no text adapter, stage 2 1000 steps) | 6.000 |" in earlier
+    assert "no text adapter" not in table1 and "λ_emb" not in table1
+    assert "| Ours (λ_emb 1e-6) | 4.800 |" in earlier
+    assert "| Ours (no text adapter, λ_emb 1e-6) | 4.700 |" in earlier
+    assert "| Ours (seed 1, no text adapter, λ_emb 1e-6, stage 2 1000 steps) | 6.000 |" in earlier
     assert "| FaceFormer |" in table2 and "| ExpCLIP |" in table2 and "| — | — | — |" in table2

@@ -21,19 +21,25 @@ NAMES = {
 }  # fmt: skip
 
 
-PLAIN_TEXT = "-plaintext"  # method-name suffix of runs whose stage 2 used MiniLM without the text adapter
+# Method-name suffixes of runs made with an earlier recipe, and how their rows say so.
+EARLIER_RECIPES = {"-plaintext": "no text adapter", "-emb1e-6": "λ_emb 1e-6"}
+
+
+def is_earlier_recipe(method: str) -> bool:
+    return method.endswith("steps") or any(suffix in method for suffix in EARLIER_RECIPES)
 
 
 def row_label(method: str) -> str:
-    """A method's row label; ``<method>-seedN`` is the same recipe retrained with seed N,
-    ``<method>-plaintext`` the recipe without the text adapter, and ``<method>-<N>steps`` the
-    recipe with stage 2 trained N steps instead of the config's (suffixes in this order)."""
+    """A method's row label. ``<method>-seedN`` is the same recipe retrained with seed N; then
+    come the EARLIER_RECIPES suffixes, and last ``-<N>steps``, stage 2 trained N steps instead
+    of the config's (e.g. ``ours-seed0-plaintext-emb1e-6-1000steps``)."""
     notes = []
     base, _, steps = method.rpartition("-")
     if base and steps.endswith("steps") and steps[:-5].isdigit():
         method, notes = base, [f"stage 2 {steps[:-5]} steps"]
-    if method.endswith(PLAIN_TEXT):
-        method, notes = method[: -len(PLAIN_TEXT)], ["no text adapter"] + notes
+    for suffix in reversed(EARLIER_RECIPES):
+        if method.endswith(suffix):
+            method, notes = method[: -len(suffix)], [EARLIER_RECIPES[suffix]] + notes
     base, _, seed = method.rpartition("-seed")
     if base and seed.isdigit():
         method, notes = base, [f"seed {seed}"] + notes
@@ -70,7 +76,8 @@ def main(argv=None):
     some = next(iter(results.values()))
     out = ["# Model card: expressive-talker weights", ""]
     out += ["Folders here load with `expressive_talker.pipeline.load_animator(<name>)`: `config.json` (model config and training options),",
-            "`model.safetensors` (float16), `neutral.npy` (the face the offsets are added to).", ""]  # fmt: skip
+            "`model.safetensors` (float16), `neutral.npy` (the face the offsets are added to); `ours/` also holds",
+            "`text_adapter.safetensors`, the adapter of the text encoder it was trained with.", ""]  # fmt: skip
     out += ["## Data", ""]
     if args.corpus_stats:
         with open(args.corpus_stats) as f:
@@ -85,11 +92,11 @@ def main(argv=None):
     out += ["## Measured", "", f"`python -m expressive_talker evaluate` on the test split (held-out sentences), {some['clips']} clips.",
             "Errors in millimetres (formulas in `expressive_talker/metrics.py`); accuracies from the FACS readout of the generated face.", ""]  # fmt: skip
     ablations = [m for m in results if m.startswith("ours")]
-    earlier = [m for m in ablations if m.endswith("steps") or PLAIN_TEXT in m]  # runs of earlier recipes
+    earlier = [m for m in ablations if is_earlier_recipe(m)]
     baselines = ["faceformer", "expclip", "ours"]
     out += ["### Ablations (the paper's Table 1)", "", table(results, [m for m in ablations if m not in earlier]), ""]
     if earlier:
-        out += ["### Earlier recipes: without the text adapter, and with a shorter stage 2", "", table(results, earlier), ""]
+        out += ["### Earlier recipes", "", table(results, earlier), ""]
     if any(m in results for m in ("faceformer", "expclip")):
         out += ["### Baselines (the paper's Table 2)", "", table(results, baselines), ""]
     if args.bench:
