@@ -14,7 +14,7 @@ import json
 import os
 
 ERRORS = [("lip_max", "Lip max (mm)", 1e3), ("face_max", "Face max (mm)", 1e3), ("lip_mse", "Lip MSE (mm²)", 1e6), ("face_mse", "Face MSE (mm²)", 1e6), ("fdd", "FDD (mm)", 1e3)]
-ACCURACIES = [("acc_label", "Acc. label"), ("acc_heldout", "Acc. held-out text"), ("acc_conflict", "Acc. conflicting audio")]
+ACCURACIES = [("acc_label", "Acc. label"), ("acc_heldout", "Acc. held-out text"), ("acc_conflict", "Acc. conflicting audio"), ("acc_conflict_word", "Acc. conflicting audio, word prompt")]
 NAMES = {
     "ours": "Ours", "ours-no-cross": "w/o cross loss", "ours-no-triplet": "w/o triplet loss", "ours-no-emb": "w/o embedding loss",
     "ours-end-to-end": "End-to-end learning", "ours-finetune-decoder": "Decoder fine-tuning", "faceformer": "FaceFormer", "expclip": "ExpCLIP",
