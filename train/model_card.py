@@ -90,7 +90,8 @@ def main(argv=None):
             "(`train/text_adapter.py`, shipped as `ours/text_adapter.safetensors`). The paper used wav2vec 2.0 and CLIP,",
             "whose weights are not available offline here.", ""]  # fmt: skip
     out += ["## Measured", "", f"`python -m expressive_talker evaluate` on the test split (held-out sentences), {some['clips']} clips.",
-            "Errors in millimetres (formulas in `expressive_talker/metrics.py`); accuracies from the FACS readout of the generated face.", ""]  # fmt: skip
+            "Errors in millimetres (formulas in `expressive_talker/metrics.py`); accuracies from the FACS readout of the generated face",
+            "(prompts described in `expressive_talker/evaluate.py`). — marks a method without text input, or a number not measured for that run.", ""]  # fmt: skip
     ablations = [m for m in results if m.startswith("ours")]
     earlier = [m for m in ablations if is_earlier_recipe(m)]
     baselines = ["faceformer", "expclip", "ours"]
