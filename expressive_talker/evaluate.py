@@ -1,7 +1,7 @@
 """``python -m expressive_talker evaluate``: vertex errors and expression accuracies per method.
 
 For each test clip (action-level clips excluded: they have no emotion label), a method animates
-the clip's audio three times:
+the clip's audio four times:
 
 - with the clip's emotion word ("angry") as the prompt: vertex errors against the clip, FDD,
   and ``acc_label`` (the expression read back from the face is the clip's emotion);

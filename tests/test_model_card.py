@@ -10,7 +10,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def row(lip_max, acc=None):
     r = {"lip_max": lip_max, "face_max": 0.01, "lip_mse": 1e-6, "face_mse": 1e-6, "fdd": 1e-4, "clips": 4}
-    r.update({"acc_label": acc, "acc_heldout": acc, "acc_conflict": acc})
+    r.update({"acc_label": acc, "acc_heldout": acc, "acc_conflict": acc, "acc_conflict_word": acc})
     return r
 
 
@@ -29,6 +29,7 @@ def test_card_tables_split_current_and_earlier_recipes(tmp_path):
     earlier, table2 = rest.split("### Baselines (the paper's Table 2)")
     assert "| Ours | 4.500 |" in table1 and "| w/o cross loss | 5.000 |" in table1 and "| Ours (seed 0) |" in table1
     assert "no text adapter" not in table1 and "λ_emb" not in table1
+    assert "Acc. conflicting audio, word prompt |" in table1 and "| 0.90 | 0.90 | 0.90 | 0.90 |" in table1
     assert "| Ours (λ_emb 1e-6) | 4.800 |" in earlier
     assert "| Ours (no text adapter, λ_emb 1e-6) | 4.700 |" in earlier
     assert "| Ours (seed 1, no text adapter, λ_emb 1e-6, stage 2 1000 steps) | 6.000 |" in earlier
