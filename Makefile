@@ -95,9 +95,11 @@ ablations: data
 	$(STAGE2) --out runs/no-emb --stage1 runs/ours/stage1 --no-emb --save $(ABLATIONS)/ours-no-emb
 	$(STAGE2) --out runs/end-to-end --end-to-end --save $(ABLATIONS)/ours-end-to-end
 	$(STAGE2) --out runs/finetune-decoder --stage1 runs/ours/stage1 --finetune-decoder --save $(ABLATIONS)/ours-finetune-decoder
-	# The full recipe's stage 2 with the other seed tried (the shipped one is seed 2): how far runs land by chance.
+	# Stage 2 with the other seeds tried (the shipped one is seed 2): how far runs land by chance.
 	$(STAGE2) --out runs/ours-seed0 --stage1 runs/ours/stage1 --seed 0 --save $(ABLATIONS)/ours-seed0
-	$(PY) -m expressive_talker evaluate --methods ours-seed0,ours-no-cross,ours-no-triplet,ours-no-emb,ours-end-to-end,ours-finetune-decoder \
+	$(STAGE2) --out runs/ours-seed1 --stage1 runs/ours/stage1 --seed 1 --save $(ABLATIONS)/ours-seed1
+	$(STAGE2) --out runs/no-triplet-seed0 --stage1 runs/no-triplet/stage1 --seed 0 --save $(ABLATIONS)/ours-no-triplet-seed0
+	$(PY) -m expressive_talker evaluate --methods ours-seed0,ours-seed1,ours-no-cross,ours-no-triplet,ours-no-triplet-seed0,ours-no-emb,ours-end-to-end,ours-finetune-decoder \
 		--weights $(ABLATIONS) --data $(CORPUS) --json runs/eval-ablations.json
 	$(MAKE) --no-print-directory card
 
