@@ -12,6 +12,7 @@ import sys
 from .errors import InputError
 
 RENDER_MAX_SECONDS = 600.0  # render takes finished animations: allow long clips (10 min)
+STILL_HELP = "the model's raw output: no blinks, gaze, head motion or rest in silence (see face/motion.py)"
 
 
 def _render(args) -> None:
@@ -19,13 +20,15 @@ def _render(args) -> None:
     from tqdm import tqdm
 
     from .audio import load_audio
-    from .export import read_curves, resample_curves
+    from .export import read_curves, read_head_rotation, resample_curves
     from .render.video import Animation, render_video
 
     wave = load_audio(args.audio, max_seconds=RENDER_MAX_SECONDS)
     if args.curves:
         weights, fps = read_curves(args.curves)
-        animation = Animation.from_weights(resample_curves(weights, fps, args.fps))
+        head = read_head_rotation(args.curves)
+        head = None if head is None else resample_curves(head, fps, args.fps)
+        animation = Animation.from_weights(resample_curves(weights, fps, args.fps), head_rotation=head)
     else:
         try:
             vertices = np.load(args.vertices, allow_pickle=False)
@@ -72,7 +75,7 @@ def _generate(args) -> None:
     with bar:
         result = generate_video(
             args.audio, args.text, args.out, args.method, args.text_b, args.alpha or 0.0, size=args.size,
-            export_dir=args.export_dir, max_seconds=args.max_seconds, progress=progress, **_weights(args),
+            export_dir=args.export_dir, max_seconds=args.max_seconds, progress=progress, still=args.still, **_weights(args),
         )  # fmt: skip
     for note in result.notes:
         print(f"note: {note}", file=sys.stderr)
@@ -84,7 +87,9 @@ def _compare(args) -> None:
 
     bar, progress = _stage_bar(args.quiet)
     with bar:
-        result = compare_video(args.audio, args.text, args.out, size=args.size, max_seconds=args.max_seconds, progress=progress, **_weights(args))
+        result = compare_video(
+            args.audio, args.text, args.out, size=args.size, max_seconds=args.max_seconds, progress=progress, still=args.still, **_weights(args)
+        )
     for note in result.notes:
         print(f"note: {note}", file=sys.stderr)
     print(json.dumps({"out": result.video, "frames": result.frames, "methods": [a.method for a in result.animations]}))
@@ -201,7 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     render = commands.add_parser("render", help="render ARKit curves or vertices to an MP4 with the audio")
     source = render.add_mutually_exclusive_group(required=True)
-    source.add_argument("--curves", help='ARKit curves JSON: {"fps", "names", "frames"}')
+    source.add_argument("--curves", help='ARKit curves JSON: {"fps", "names", "frames"} and, when present, "head_rotation_deg"')
     source.add_argument("--vertices", help="head vertices .npy, frames x vertices x 3, at --fps")
     render.add_argument("--audio", required=True, help="speech file; the video lasts as long as it")
     render.add_argument("--out", required=True, help="output .mp4")
@@ -233,6 +238,7 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--size", type=_size, default=512, help="frame width and height in pixels (256-1024)")
     generate.add_argument("--max-seconds", type=_seconds, default=None, help="longest audio accepted (default 60)")
     generate.add_argument("--weights", help="weights folder (default: weights/ or EXPRESSIVE_TALKER_WEIGHTS)")
+    generate.add_argument("--still", action="store_true", help=STILL_HELP)
     generate.add_argument("--quiet", action="store_true", help="no progress bar")
     generate.set_defaults(run=_generate)
 
@@ -243,6 +249,7 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--size", type=_size, default=384, help="panel width and height in pixels (256-1024)")
     compare.add_argument("--max-seconds", type=_seconds, default=None, help="longest audio accepted (default 60)")
     compare.add_argument("--weights", help="weights folder (default: weights/ or EXPRESSIVE_TALKER_WEIGHTS)")
+    compare.add_argument("--still", action="store_true", help=STILL_HELP)
     compare.add_argument("--quiet", action="store_true", help="no progress bar")
     compare.set_defaults(run=_compare)
 

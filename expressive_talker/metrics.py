@@ -62,17 +62,24 @@ def fdd(pred, gt, neutral, upper_indices) -> float:
 
 
 def _prototypes():
-    labels, rows = [], []
+    labels, levels, rows = [], [], []
     for emotion in EMOTIONS:
-        for level in (READOUT_LEVELS if emotion != "neutral" else (1.0,)):
+        for level in (READOUT_LEVELS if emotion != "neutral" else (0.0,)):
             labels.append(emotion)
+            levels.append(level)
             rows.append(emotion_weights(emotion, level)[EXPRESSION_CHANNELS])
-    return labels, np.stack(rows)
+    return labels, levels, np.stack(rows)
 
 
 def read_emotion(vertices, rig: FaceRig) -> str:
     """The emotion whose FACS prototype is nearest to the face's average expression."""
-    weights = rig.solve(vertices)
-    mean = weights[:, EXPRESSION_CHANNELS].mean(axis=0)
-    labels, protos = _prototypes()
-    return labels[int(np.argmin(np.linalg.norm(protos - mean, axis=1)))]
+    return read_expression(rig.solve(vertices))[0]
+
+
+def read_expression(weights) -> tuple[str, float]:
+    """ARKit weights (T,52) -> (emotion, intensity level) of the nearest FACS prototype to their
+    average on the expression channels; neutral has level 0."""
+    mean = np.asarray(weights)[:, EXPRESSION_CHANNELS].mean(axis=0)
+    labels, levels, protos = _prototypes()
+    best = int(np.argmin(np.linalg.norm(protos - mean, axis=1)))
+    return labels[best], levels[best]

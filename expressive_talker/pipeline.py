@@ -63,6 +63,7 @@ class Animation:
     prompt: str | None
     notes: list[str]  # things the user should know (silence, truncated prompt, ...)
     _weights: np.ndarray | None = None
+    head_rotation: np.ndarray | None = None  # (T,3) degrees: pitch, yaw, roll; None: a still head
 
     def arkit_weights(self) -> np.ndarray:
         """The ARKit weights (T,52) that best explain the vertices, solved once: they drive the
@@ -72,6 +73,17 @@ class Animation:
 
             self._weights = load_rig().solve(self.vertices)
         return self._weights
+
+    def head_track(self) -> np.ndarray:
+        """(T,3) head rotation in degrees; zeros for a still head."""
+        return np.zeros((len(self.vertices), 3), np.float32) if self.head_rotation is None else self.head_rotation
+
+    def with_motion(self) -> "Animation":
+        """The same animation through the motion layer (blinks, gaze, head, rest in silence)."""
+        from .face.motion import add_motion
+
+        motion = add_motion(self.vertices, self.wave, self.fps, weights=self.arkit_weights())
+        return Animation(self.method, self.wave, motion.vertices, self.fps, self.prompt, self.notes, motion.weights, motion.head_rotation)
 
     @property
     def seconds(self) -> float:
@@ -110,8 +122,12 @@ def animate_speech(
     max_seconds: float | None = None,
     progress: Progress | None = None,
     weights_dir: str = WEIGHTS_DIR,
+    still: bool = False,
 ) -> Animation:
-    """Decode ``audio`` (a path, or a 16 kHz waveform), encode it and the prompt, and animate."""
+    """Decode ``audio`` (a path, or a 16 kHz waveform), encode it and the prompt, and animate.
+
+    The model's output goes through the motion layer (``face/motion.py``: blinks, gaze, head
+    rotation, the mouth at rest in silence); ``still=True`` returns the model's raw output."""
     from .audio import MAX_SECONDS, read_audio
     from .render.video import frame_count
 
@@ -135,7 +151,8 @@ def animate_speech(
     frames = frame_count(wave, animator.fps)
     report("animate", 0.0)
     vertices = animator.animate(audio_features, feature, frames, progress=lambda i, n: report("animate", i / n))
-    return Animation(method, wave, vertices, animator.fps, text, notes)
+    animation = Animation(method, wave, vertices, animator.fps, text, notes)
+    return animation if still else animation.with_motion()
 
 
 def available_methods(weights_dir: str = WEIGHTS_DIR) -> list[str]:
@@ -152,7 +169,7 @@ def render_animations(animations: list[Animation], out_path, size: int = 512, la
     panels = []
     for animation in animations:
         report("render", 0.0)  # solving the weights is part of getting frames ready
-        panels.append(Panel(animation.vertices, animation.arkit_weights()))
+        panels.append(Panel(animation.vertices, animation.arkit_weights(), animation.head_rotation))
 
     def frames_done(done, total):
         report("render", done / total)
@@ -186,15 +203,19 @@ def generate_video(
     renderer=None,
     progress: Progress | None = None,
     weights_dir: str = WEIGHTS_DIR,
+    still: bool = False,
 ) -> VideoResult:
-    """Animate with one method, render the MP4 and, with ``export_dir``, write every export."""
-    animation = animate_speech(audio, text, method, text_b, alpha, max_seconds, progress, weights_dir)
+    """Animate with one method, render the MP4 and, with ``export_dir``, write every export.
+    ``still``: the model's raw output, without the motion layer."""
+    animation = animate_speech(audio, text, method, text_b, alpha, max_seconds, progress, weights_dir, still)
     frames = render_animations([animation], out_path, size, renderer=renderer, progress=progress)
     exports = {}
     if export_dir is not None:
         from .export import export_animation
 
-        exports = export_animation(export_dir, animation.vertices, animation.arkit_weights(), animation.fps, stem=f"expressive-talker-{method}")
+        exports = export_animation(
+            export_dir, animation.vertices, animation.arkit_weights(), animation.fps, stem=f"expressive-talker-{method}", head_rotation=animation.head_track()
+        )
     return VideoResult(os.fspath(out_path), frames, [animation], exports, animation.notes)
 
 
@@ -207,9 +228,11 @@ def compare_video(
     renderer=None,
     progress: Progress | None = None,
     weights_dir: str = WEIGHTS_DIR,
+    still: bool = False,
 ) -> VideoResult:
     """Every method that has weights, on the same audio and prompt, in one synchronised MP4 with
-    one labelled panel each. Methods without weights are left out and named in the notes."""
+    one labelled panel each. Methods without weights are left out and named in the notes. The
+    motion layer is seeded by the audio: every panel blinks, looks and nods at the same moments."""
     methods = available_methods(weights_dir)
     missing = [METHOD_LABELS[m] for m in METHODS if m not in methods]
     if not methods:
@@ -217,7 +240,7 @@ def compare_video(
     animations: list[Animation] = []
     source = audio
     for method in methods:
-        animation = animate_speech(source, text, method, max_seconds=max_seconds, progress=progress, weights_dir=weights_dir)
+        animation = animate_speech(source, text, method, max_seconds=max_seconds, progress=progress, weights_dir=weights_dir, still=still)
         source = animation.wave  # decode once; later methods reuse the waveform
         animations.append(animation)
     frames = render_animations(animations, out_path, size, [METHOD_LABELS[m] for m in methods], renderer, progress)
@@ -239,7 +262,8 @@ def interpolation_strip(
     weights_dir: str = WEIGHTS_DIR,
 ) -> np.ndarray:
     """One still per blend α between prompts A and B at the same instant (default: mid-clip),
-    side by side and labelled, as an (H, W·len(alphas), 3) image (the paper's Fig. 7)."""
+    side by side and labelled, as an (H, W·len(alphas), 3) image (the paper's Fig. 7). The
+    stills show the model's raw output: a blink caught mid-clip would hide the blend."""
     from .render.renderer import FaceRenderer
     from .render.video import label_strip
 
@@ -249,7 +273,7 @@ def interpolation_strip(
     source = audio
     try:
         for alpha in alphas:
-            animation = animate_speech(source, text_a, method, text_b, float(alpha), max_seconds, weights_dir=weights_dir)
+            animation = animate_speech(source, text_a, method, text_b, float(alpha), max_seconds, weights_dir=weights_dir, still=True)
             source = animation.wave
             seconds = animation.seconds / 2 if at_seconds is None else min(max(at_seconds, 0.0), animation.seconds)
             t = min(int(seconds * animation.fps), len(animation.vertices) - 1)

@@ -1,7 +1,7 @@
 """Animation files: ARKit curves (JSON, CSV), vertices .npy and an animated .glb."""
 
 from .bundle import EXPORT_FORMATS, export_animation
-from .curves import read_curves, read_curves_csv, resample_curves, write_curves, write_curves_csv
+from .curves import read_curves, read_curves_csv, read_head_rotation, resample_curves, write_curves, write_curves_csv
 from .gltf import write_glb
 
 __all__ = [
@@ -9,6 +9,7 @@ __all__ = [
     "export_animation",
     "read_curves",
     "read_curves_csv",
+    "read_head_rotation",
     "resample_curves",
     "write_curves",
     "write_curves_csv",

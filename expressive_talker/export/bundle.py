@@ -12,17 +12,20 @@ from .gltf import write_glb
 EXPORT_FORMATS = ("npy", "json", "csv", "glb")
 
 
-def export_animation(folder, vertices: np.ndarray, weights: np.ndarray, fps: float, stem: str = "animation", rig=None) -> dict[str, str]:
-    """Write ``stem.npy`` (vertices T×V×3, metres), ``stem.json`` / ``stem.csv`` (ARKit weights)
-    and ``stem.glb`` (head with morph targets + animation) into ``folder``; returns format -> path.
+def export_animation(folder, vertices: np.ndarray, weights: np.ndarray, fps: float, stem: str = "animation", rig=None, head_rotation=None) -> dict[str, str]:
+    """Write ``stem.npy`` (vertices T×V×3, metres), ``stem.json`` / ``stem.csv`` (ARKit weights
+    and the head rotation track) and ``stem.glb`` (head with morph targets + animation, the head
+    turning about the neck) into ``folder``; returns format -> path.
 
     ``weights`` are the ARKit weights that best explain ``vertices`` (``FaceRig.solve``): the
-    curves and the .glb are that projection, the .npy is the model's exact output.
+    curves and the .glb are that projection, the .npy holds the vertices exactly (in the head's
+    own frame: the head rotation is not applied to them). ``head_rotation`` (T,3) degrees:
+    pitch, yaw, roll (zeros when None).
     """
     os.makedirs(folder, exist_ok=True)
     paths = {fmt: os.path.join(folder, f"{stem}.{fmt}") for fmt in EXPORT_FORMATS}
     np.save(paths["npy"], np.asarray(vertices, dtype=np.float32), allow_pickle=False)
-    write_curves(paths["json"], weights, fps)
-    write_curves_csv(paths["csv"], weights, fps)
-    write_glb(paths["glb"], weights, fps, rig)
+    write_curves(paths["json"], weights, fps, head_rotation)
+    write_curves_csv(paths["csv"], weights, fps, head_rotation)
+    write_glb(paths["glb"], weights, fps, rig, head_rotation)
     return paths

@@ -1,7 +1,12 @@
-"""ARKit blendshape curves as JSON (and the same table as CSV): ``{"fps": 30, "names": [...], "frames": [[...], ...]}``.
+"""ARKit blendshape curves as JSON (and the same table as CSV): ``{"fps": 30, "names": [...], "frames": [[...], ...],
+"head_rotation_deg": [[pitch, yaw, roll], ...]}``.
 
 ``names`` lists the columns of ``frames`` using Apple's ARKit spelling, in any order; names
 left out are zero. Values are weights in [0, 1] (values outside are clipped when posed).
+``head_rotation_deg`` (optional when read) is the head's rotation per frame in degrees, as
+``face/motion.py`` defines it: pitch > 0 tips the face down, yaw > 0 turns it to its own left,
+roll > 0 tilts the top of the head to its own right. The CSV carries it as ``headPitch``,
+``headYaw`` and ``headRoll`` columns.
 """
 
 from __future__ import annotations
@@ -53,10 +58,40 @@ def read_curves(path) -> tuple[np.ndarray, float]:
     return weights, float(fps)
 
 
-def write_curves(path, weights: np.ndarray, fps: float) -> None:
-    doc = {"fps": fps, "names": ARKIT_NAMES, "frames": np.round(np.asarray(weights, dtype=float), 5).tolist()}
+HEAD_COLUMNS = ("headPitch", "headYaw", "headRoll")
+
+
+def _head_track(head_rotation, frames: int) -> np.ndarray:
+    return np.zeros((frames, 3)) if head_rotation is None else np.asarray(head_rotation, dtype=float).reshape(frames, 3)
+
+
+def write_curves(path, weights: np.ndarray, fps: float, head_rotation: np.ndarray | None = None) -> None:
+    weights = np.asarray(weights, dtype=float)
+    doc = {
+        "fps": fps,
+        "names": ARKIT_NAMES,
+        "frames": np.round(weights, 5).tolist(),
+        "head_rotation_deg": np.round(_head_track(head_rotation, len(weights)), 4).tolist(),
+    }
     with open(path, "w", encoding="utf-8") as f:
         json.dump(doc, f)
+
+
+def read_head_rotation(path) -> np.ndarray | None:
+    """The ``head_rotation_deg`` track (T,3) of a curves JSON file, or None when it has none."""
+    name = os.path.basename(os.fspath(path))
+    weights, _ = read_curves(path)  # the same checks, and the frame count to match
+    with open(path, encoding="utf-8") as f:
+        track = json.load(f).get("head_rotation_deg")
+    if track is None:
+        return None
+    try:
+        values = np.asarray(track, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise InputError(f'"head_rotation_deg" in {name} must be a list of [pitch, yaw, roll] numbers') from None
+    if values.shape != (len(weights), 3) or not np.all(np.isfinite(values)):
+        raise InputError(f'"head_rotation_deg" in {name} needs one finite [pitch, yaw, roll] per frame ({len(weights)} frames)')
+    return values.astype(np.float32)
 
 
 def resample_curves(weights: np.ndarray, fps_in: float, fps_out: float) -> np.ndarray:
@@ -69,14 +104,16 @@ def resample_curves(weights: np.ndarray, fps_in: float, fps_out: float) -> np.nd
     return np.stack([np.interp(t_out, t_in, weights[:, c]) for c in range(weights.shape[1])], 1).astype(np.float32)
 
 
-def write_curves_csv(path, weights: np.ndarray, fps: float) -> None:
-    """The same curves as CSV: ``frame,time,<52 ARKit names>``, one row per frame, time in seconds."""
+def write_curves_csv(path, weights: np.ndarray, fps: float, head_rotation: np.ndarray | None = None) -> None:
+    """The same curves as CSV: ``frame,time,<52 ARKit names>,headPitch,headYaw,headRoll``, one
+    row per frame, time in seconds, head angles in degrees."""
     weights = np.asarray(weights, dtype=float)
+    head = _head_track(head_rotation, len(weights))
     with open(path, "w", encoding="utf-8", newline="") as f:
         out = csv.writer(f)
-        out.writerow(["frame", "time", *ARKIT_NAMES])
+        out.writerow(["frame", "time", *ARKIT_NAMES, *HEAD_COLUMNS])
         for t, row in enumerate(weights):
-            out.writerow([t, f"{t / fps:.6f}", *(f"{v:.5f}" for v in row)])
+            out.writerow([t, f"{t / fps:.6f}", *(f"{v:.5f}" for v in row), *(f"{a:.4f}" for a in head[t])])
 
 
 def read_curves_csv(path, default_fps: float = 30.0) -> tuple[np.ndarray, float]:

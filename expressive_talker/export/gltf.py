@@ -3,8 +3,11 @@
 The head carries the 52 ARKit blendshapes as morph targets (named in ``mesh.extras.targetNames``,
 which Blender and three.js read as shape-key / morph-target names) and one animation that keys
 their weights per frame. The eyeballs turn and the lower teeth ride the jaw through animated
-node rotations and translations, so the file plays as the video looks. Units are metres, +y up,
-the face looking down +z (glTF's own conventions). Model by Face Cap (Bannaflak), MIT.
+node rotations and translations, and the node ``neck`` (at the top of the neck) turns the whole
+head with the motion layer's head rotation, so the file plays as the video looks. Nodes:
+``expressive-talker`` > ``neck`` > ``headRig`` > ``head``, ``eyeLeft``, ``eyeRight``,
+``teethUpper``, ``teethLower``. Units are metres, +y up, the face looking down +z (glTF's own
+conventions). Model by Face Cap (Bannaflak), MIT.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import struct
 import numpy as np
 from scipy.spatial.transform import Rotation
 
+from ..face.motion import NECK_PIVOT, head_matrices
 from ..face.rig import ARKIT_NAMES, FaceRig, load_rig
 
 FLOAT, UINT32 = 5126, 5125
@@ -79,8 +83,9 @@ def _kabsch(rest: np.ndarray, posed: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return rot, cp - rot @ cr
 
 
-def write_glb(path, weights: np.ndarray, fps: float, rig: FaceRig | None = None) -> None:
-    """ARKit weights (T,52) at ``fps`` -> an animated .glb of the head, eyes and teeth."""
+def write_glb(path, weights: np.ndarray, fps: float, rig: FaceRig | None = None, head_rotation: np.ndarray | None = None) -> None:
+    """ARKit weights (T,52) at ``fps`` -> an animated .glb of the head, eyes and teeth;
+    ``head_rotation`` (T,3) degrees (pitch, yaw, roll) turns the ``neck`` node."""
     rig = rig or load_rig()
     weights = np.clip(np.asarray(weights, dtype=np.float32), 0.0, 1.0)
     frames = len(weights)
@@ -133,7 +138,11 @@ def write_glb(path, weights: np.ndarray, fps: float, rig: FaceRig | None = None)
     meshes.append({"name": "teethLower", "primitives": [primitive(teeth[lower], lower_tri, "TEETH")]})
     nodes.append({"name": "teethLower", "mesh": len(meshes) - 1})
     jaw_node = len(nodes) - 1
-    nodes.append({"name": "expressive-talker", "children": list(range(len(nodes)))})
+    # The head turns about the neck: the rig is shifted so that the pivot is the neck's origin.
+    nodes.append({"name": "headRig", "translation": (-NECK_PIVOT).astype(float).tolist(), "children": list(range(len(nodes)))})
+    nodes.append({"name": "neck", "translation": NECK_PIVOT.astype(float).tolist(), "children": [len(nodes) - 1]})
+    neck_node = len(nodes) - 1
+    nodes.append({"name": "expressive-talker", "children": [neck_node]})
 
     times = b.add(np.arange(frames, dtype=np.float32) / fps, "SCALAR", bounds=True)
     samplers = [{"input": times, "output": b.add(weights.reshape(-1), "SCALAR"), "interpolation": "LINEAR"}]
@@ -148,6 +157,10 @@ def write_glb(path, weights: np.ndarray, fps: float, rig: FaceRig | None = None)
     for channel, values in (("rotation", quats), ("translation", shifts)):
         samplers.append({"input": times, "output": b.add(values, "VEC4" if channel == "rotation" else "VEC3"), "interpolation": "LINEAR"})
         channels.append({"sampler": len(samplers) - 1, "target": {"node": jaw_node, "path": channel}})
+
+    head = np.zeros((frames, 3)) if head_rotation is None else np.asarray(head_rotation, dtype=np.float64).reshape(frames, 3)
+    samplers.append({"input": times, "output": b.add(Rotation.from_matrix(head_matrices(head)).as_quat(), "VEC4"), "interpolation": "LINEAR"})
+    channels.append({"sampler": len(samplers) - 1, "target": {"node": neck_node, "path": "rotation"}})
 
     blob = b.blob()
     doc = {

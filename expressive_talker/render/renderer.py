@@ -9,6 +9,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..errors import RenderError
+from ..face.motion import pose_matrix
 from ..face.rig import FaceRig, load_rig
 from .gl import import_pyrender
 
@@ -135,9 +136,9 @@ class FaceRenderer:
         self.eye_left = _DynamicMesh(eye_l[0], rig.eye_left_triangles, eyes, _eye_colours(rig.eye_left_vertices, rig.eye_left_centre))
         self.eye_right = _DynamicMesh(eye_r[0], rig.eye_right_triangles, eyes, _eye_colours(rig.eye_right_vertices, rig.eye_right_centre))
         self.teeth = _DynamicMesh(rig.teeth_vertices_posed(neutral)[0], rig.teeth_triangles, teeth)
-        for part in (self.head, self.eye_left, self.eye_right, self.teeth):
-            self.scene.add(part.mesh)
-        self.scene.add(_mouth_cavity(rig, mouth))
+        # Everything that turns with the head (face/motion.py's head rotation track).
+        self._head_nodes = [self.scene.add(part.mesh) for part in (self.head, self.eye_left, self.eye_right, self.teeth)]
+        self._head_nodes.append(self.scene.add(_mouth_cavity(rig, mouth)))
         self._add_camera_and_lights()
         self._renderer = pyrender.OffscreenRenderer(self.size, self.size)
         self._renderer._renderer._program_cache = _FaceShaders()
@@ -169,9 +170,10 @@ class FaceRenderer:
         self.scene.add(pyrender.DirectionalLight(color=(0.85, 0.9, 1.0), intensity=1.4), pose=look_from((0.8, 0.1, 0.6)))
         self.scene.add(pyrender.DirectionalLight(color=(1.0, 1.0, 1.0), intensity=2.0), pose=look_from((0.2, 0.8, -0.9)))
 
-    def render(self, head_vertices, weights=None) -> np.ndarray:
+    def render(self, head_vertices, weights=None, head_rotation=None) -> np.ndarray:
         """One frame (H,W,3) uint8. ``weights`` (52,) turns the eyes and moves the jaw's teeth;
-        when only vertices are given, they are solved for from the head."""
+        when only vertices are given, they are solved for from the head. ``head_rotation``
+        ([pitch, yaw, roll] degrees) turns the whole head about the neck."""
         head_vertices = np.asarray(head_vertices, dtype=np.float32)
         if head_vertices.shape != self.rig.neutral.shape:
             raise ValueError(f"expected head vertices of shape {self.rig.neutral.shape}, got {head_vertices.shape}")
@@ -180,7 +182,10 @@ class FaceRenderer:
         w = np.asarray(weights, dtype=np.float32)[None]
         eye_l, eye_r = self.rig.eye_vertices(w)
         teeth = self.rig.teeth_vertices_posed(w)
+        pose = np.eye(4) if head_rotation is None else pose_matrix(head_rotation)
         with self.lock:
+            for node in self._head_nodes:
+                self.scene.set_pose(node, pose)
             self._renderer._platform.make_current()
             self.head.update(head_vertices)
             self.eye_left.update(eye_l[0])

@@ -26,12 +26,13 @@ class Animation:
 
     vertices: np.ndarray  # (T,V,3)
     weights: np.ndarray | None = None  # (T,52)
+    head_rotation: np.ndarray | None = None  # (T,3) degrees: pitch, yaw, roll (face/motion.py)
 
     @classmethod
-    def from_weights(cls, weights, rig: FaceRig | None = None) -> "Animation":
+    def from_weights(cls, weights, rig: FaceRig | None = None, head_rotation=None) -> "Animation":
         rig = rig or load_rig()
         weights = validate_weights(weights)
-        return cls(rig.pose(weights), weights)
+        return cls(rig.pose(weights), weights, head_rotation)
 
     @classmethod
     def from_vertices(cls, vertices, rig: FaceRig | None = None) -> "Animation":
@@ -46,7 +47,8 @@ class Animation:
     def conform(self, frames: int) -> "Animation":
         """Exactly ``frames`` frames: extra frames dropped, a short animation holds its last pose."""
         index = np.minimum(np.arange(frames), len(self) - 1)
-        return Animation(self.vertices[index], None if self.weights is None else self.weights[index])
+        pick = lambda track: None if track is None else track[index]  # noqa: E731
+        return Animation(self.vertices[index], pick(self.weights), pick(self.head_rotation))
 
 
 def validate_weights(weights) -> np.ndarray:
@@ -164,7 +166,8 @@ def render_video(
         for t in range(frames):
             images = []
             for i, panel in enumerate(panels):
-                image = renderer.render(panel.vertices[t], None if panel.weights is None else panel.weights[t])
+                at = lambda track: None if track is None else track[t]  # noqa: E731
+                image = renderer.render(panel.vertices[t], at(panel.weights), at(panel.head_rotation))
                 images.append(np.concatenate([strips[i], image], 0) if strips else image)
             if progress:
                 progress(t + 1, frames)

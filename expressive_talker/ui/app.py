@@ -25,11 +25,11 @@ def build_app(settings: Settings | None = None) -> gr.Blocks:
     jobs = Jobs(settings)
     settings = jobs.settings
 
-    def render_still(weights: np.ndarray) -> np.ndarray:
+    def render_still(weights: np.ndarray, head_rotation=None) -> np.ndarray:
         from ..face.rig import load_rig
 
         weights = np.clip(np.asarray(weights, dtype=np.float32), 0.0, 1.0)
-        return jobs.renderers.get(STILL_SIZE).render(load_rig().pose(weights), weights)
+        return jobs.renderers.get(STILL_SIZE).render(load_rig().pose(weights), weights, head_rotation)
 
     # Gradio's own copies of inputs and outputs are dropped after the same time as ours.
     ttl = int(settings.output_ttl_s)

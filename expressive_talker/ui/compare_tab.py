@@ -6,6 +6,7 @@ import gradio as gr
 
 from ..pipeline import METHOD_LABELS, METHODS, available_methods
 from .examples import load_examples
+from .generate_tab import STILL_LABEL
 
 
 def build_compare_tab(jobs) -> None:
@@ -20,10 +21,11 @@ def build_compare_tab(jobs) -> None:
         with gr.Column():
             audio = gr.Audio(sources=["upload", "microphone"], type="filepath", format=None, label="Speech")
             text = gr.Textbox(label="Expression", value="furious", max_lines=3)
+            still = gr.Checkbox(False, label=STILL_LABEL, elem_id="compare-still")
             button = gr.Button("Compare", variant="primary")
         with gr.Column():
             video = gr.Video(label="Side by side", format=None, interactive=False)
-    button.click(jobs.compare, [audio, text], video, api_name="compare", concurrency_id="video")
+    button.click(jobs.compare, [audio, text, still], video, api_name="compare", concurrency_id="video")
     examples = load_examples()
     if examples:
         gr.Examples([[e["audio"], e["prompt"]] for e in examples], [audio, text], api_name=False)

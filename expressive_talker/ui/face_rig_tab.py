@@ -22,11 +22,17 @@ def _group_of(name: str) -> str:
     return next(group for group, prefixes in GROUPS.items() if name.startswith(prefixes))
 
 
+HEAD_AXES = ("pitch", "yaw", "roll")
+HEAD_LIMIT_DEG = 25.0
+
+
 def build_face_rig_tab(render_still) -> tuple[list, gr.Image]:
-    """``render_still(weights (52,)) -> image`` does the rendering (shared renderer, locked)."""
+    """``render_still(weights (52,), head_rotation (3,)) -> image`` does the rendering (shared
+    renderer, locked)."""
     gr.Markdown(
         "Pose the face with the 52 ARKit blendshapes, or start from an emotion preset "
-        "(FACS action units of the basic emotions). Values are weights from 0 to 1."
+        "(FACS action units of the basic emotions). Values are weights from 0 to 1. "
+        "*Head* turns the whole head about the neck, as the animations' head track does (degrees)."
     )
     with gr.Row():
         with gr.Column(scale=1):
@@ -38,6 +44,11 @@ def build_face_rig_tab(render_still) -> tuple[list, gr.Image]:
                     for name in ARKIT_NAMES:
                         if _group_of(name) == group:
                             sliders[name] = gr.Slider(0.0, 1.0, value=0.0, step=0.01, label=name)
+            with gr.Accordion("Head", open=False):
+                head = [
+                    gr.Slider(-HEAD_LIMIT_DEG, HEAD_LIMIT_DEG, value=0.0, step=0.5, label=f"head {axis} (°)", elem_id=f"face-rig-head-{axis}")
+                    for axis in HEAD_AXES
+                ]
         with gr.Column(scale=1):
             image = gr.Image(label="Face", type="numpy", format="png", interactive=False)
             reset = gr.Button("Reset to neutral")
@@ -45,14 +56,15 @@ def build_face_rig_tab(render_still) -> tuple[list, gr.Image]:
     inputs = [sliders[name] for name in ARKIT_NAMES]
 
     def render_from_sliders(*values):
-        return render_still(np.asarray(values, dtype=np.float32))
+        values = np.asarray(values, dtype=np.float32)
+        return render_still(values[: len(inputs)], values[len(inputs) :])
 
-    def apply_preset(emotion_name, amount):
+    def apply_preset(emotion_name, amount, pitch=0.0, yaw=0.0, roll=0.0):
         weights = emotion_weights(emotion_name, amount)
-        return [float(w) for w in weights] + [render_still(weights)]
+        return [float(w) for w in weights] + [render_still(weights, np.array([pitch, yaw, roll], np.float32))]
 
-    for slider in inputs:
-        slider.release(render_from_sliders, inputs, image, api_name=False, show_progress="hidden")
-    gr.on([emotion.change, intensity.release], apply_preset, [emotion, intensity], inputs + [image], api_name="face_rig_preset")
-    reset.click(lambda: apply_preset("neutral", 0.0), None, inputs + [image], api_name=False)
+    for slider in inputs + head:
+        slider.release(render_from_sliders, inputs + head, image, api_name=False, show_progress="hidden")
+    gr.on([emotion.change, intensity.release], apply_preset, [emotion, intensity, *head], inputs + [image], api_name="face_rig_preset")
+    reset.click(lambda: [*apply_preset("neutral", 0.0), 0.0, 0.0, 0.0], None, inputs + [image, *head], api_name=False)
     return inputs, image

@@ -8,6 +8,7 @@ from ..pipeline import METHOD_LABELS, METHODS
 from .examples import load_examples
 
 METHOD_CHOICES = [(METHOD_LABELS[m], m) for m in METHODS]
+STILL_LABEL = "Still face: the model's raw output (no blinks, gaze, head motion or rest in silence)"
 
 
 def build_generate_tab(jobs) -> None:
@@ -21,11 +22,12 @@ def build_generate_tab(jobs) -> None:
             audio = gr.Audio(sources=["upload", "microphone"], type="filepath", format=None, label="Speech", elem_id="generate-audio")
             text = gr.Textbox(label="Expression", placeholder="e.g. slightly disgusted", value="slightly disgusted", max_lines=3, elem_id="generate-text")
             method = gr.Radio(METHOD_CHOICES, value="ours", label="Method")
+            still = gr.Checkbox(False, label=STILL_LABEL, elem_id="generate-still")
             button = gr.Button("Generate", variant="primary", elem_id="generate-button")
         with gr.Column():
             video = gr.Video(label="Animation", format=None, interactive=False, elem_id="generate-video")
             files = gr.File(label="Downloads", file_count="multiple", interactive=False)
-    button.click(jobs.generate, [audio, text, method], [video, files], api_name="generate", concurrency_id="video")
+    button.click(jobs.generate, [audio, text, method, still], [video, files], api_name="generate", concurrency_id="video")
     examples = load_examples()
     if examples:
         gr.Examples(

@@ -154,13 +154,13 @@ class Jobs:
             raise InputError(f"unknown method {method!r}; choose one of {', '.join(pipeline.METHODS)}")
         return method
 
-    def _generate(self, audio, text, method="ours", progress=gr.Progress()):
+    def _generate(self, audio, text, method="ours", still=False, progress=gr.Progress()):
         s = self.settings
         folder = self.outputs.new_job()
         result = pipeline.generate_video(
             _audio_path(audio), text, os.path.join(folder, f"expressive-talker-{self._check_method(method)}.mp4"), method,
             size=s.video_size, export_dir=folder, max_seconds=s.max_seconds, renderer=self.renderers.get(s.video_size),
-            progress=stage_progress(progress), weights_dir=s.weights_dir,
+            progress=stage_progress(progress), weights_dir=s.weights_dir, still=bool(still),
         )  # fmt: skip
         _show_notes(result.notes)
         return result.video, list(result.exports.values())
@@ -184,13 +184,13 @@ class Jobs:
             _audio_path(audio), text_a, text_b, max_seconds=s.max_seconds, renderer=self.renderers.get(s.still_size), weights_dir=s.weights_dir
         )
 
-    def _compare(self, audio, text, progress=gr.Progress()):
+    def _compare(self, audio, text, still=False, progress=gr.Progress()):
         s = self.settings
         folder = self.outputs.new_job()
         result = pipeline.compare_video(
             _audio_path(audio), text, os.path.join(folder, "expressive-talker-compare.mp4"), size=s.compare_size,
             max_seconds=s.max_seconds, renderer=self.renderers.get(s.compare_size), progress=stage_progress(progress),
-            weights_dir=s.weights_dir,
+            weights_dir=s.weights_dir, still=bool(still),
         )  # fmt: skip
         _show_notes(result.notes)
         return result.video
