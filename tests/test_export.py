@@ -18,7 +18,7 @@ def test_csv_has_named_columns_and_round_trips(tmp_path):
     w[:, INDEX["mouthSmileLeft"]] = 0.25
     write_curves_csv(tmp_path / "c.csv", w, fps=25)
     header = (tmp_path / "c.csv").read_text().splitlines()[0].split(",")
-    assert header == ["frame", "time", *ARKIT_NAMES]
+    assert header == ["frame", "time", *ARKIT_NAMES, "headPitch", "headYaw", "headRoll"]
     back, fps = read_curves_csv(tmp_path / "c.csv")
     assert fps == 25 and np.abs(back - w).max() < 1e-4
 

@@ -63,6 +63,21 @@ def test_vertices_update_between_frames(renderer):
     assert np.array_equal(a, c)
 
 
+def test_head_rotation_turns_the_whole_head(renderer):
+    rig = renderer.rig
+    level = renderer.render(rig.neutral, np.zeros(52))
+    assert np.array_equal(level, renderer.render(rig.neutral, np.zeros(52), [0.0, 0.0, 0.0]))
+    face = lambda image: np.abs(image.astype(float) - BG).sum(axis=2) > 30  # noqa: E731
+    centre_x = lambda image: np.nonzero(face(image))[1].mean()  # noqa: E731
+    turned = renderer.render(rig.neutral, np.zeros(52), [0.0, 20.0, 0.0])  # to the face's own left
+    # The face turns towards +x, which the camera (looking at the face) sees on the image's right;
+    # the ears, teeth and eyes turn with it (no eye is left floating where it was).
+    assert centre_x(turned) > centre_x(level) + 2
+    down = renderer.render(rig.neutral, np.zeros(52), [15.0, 0.0, 0.0])  # pitch > 0: the face tips down
+    centre_y = lambda image: np.nonzero(face(image))[0].mean()  # noqa: E731
+    assert centre_y(down) > centre_y(level) + 3
+
+
 def test_face_shader_looks_like_pyrenders_stock_shader(monkeypatch, renderer):
     """The face shader (render/shaders) is pyrender's lighting model evaluated per vertex
     instead of per pixel, for speed: the picture must stay the same but for small highlights."""
