@@ -29,6 +29,21 @@ def test_render_curves_to_mp4(tmp_path, audio):
     assert frames == 30 and has_audio and "256x256" in video
 
 
+def test_render_curves_plays_the_head_track(tmp_path, audio):
+    from .helpers import read_frame
+
+    doc = {"fps": 30, "names": ["jawOpen"], "frames": [[0.0]] * 30, "head_rotation_deg": [[0.0, 20.0 * t / 29, 0.0] for t in range(30)]}
+    (tmp_path / "head.json").write_text(json.dumps(doc))
+    result = run("render", "--curves", tmp_path / "head.json", "--audio", audio, "--out", tmp_path / "head.mp4", "--size", 256, "--quiet")
+    assert result.returncode == 0, result.stderr
+    first, last = (read_frame(tmp_path / "head.mp4", i).astype(int) for i in (0, 29))
+    assert np.abs(first - last).mean() > 2  # the head has turned
+    doc["head_rotation_deg"] = doc["head_rotation_deg"][:10]
+    (tmp_path / "short.json").write_text(json.dumps(doc))
+    result = run("render", "--curves", tmp_path / "short.json", "--audio", audio, "--out", tmp_path / "x.mp4", "--quiet")
+    assert result.returncode == 2 and "head_rotation_deg" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
 def test_render_vertices_npy(tmp_path, audio):
     from expressive_talker.face.rig import load_rig
 

@@ -72,6 +72,31 @@ def test_generate_returns_video_and_exports_that_parse(app, speech):
     assert len(pygltflib.GLTF2().load(by_ext["glb"]).meshes[0].primitives[0].targets) == 52
 
 
+def test_generate_still_face_gives_the_raw_output(app, speech):
+    """The Still face box (the 4th input of /generate) turns the motion layer off."""
+    import json
+
+    from gradio_client import handle_file
+
+    client, _ = app
+    runs = {}
+    for still in (False, True):
+        _, files = client.predict(handle_file(speech), "calm", "ours", still, api_name="/generate")
+        by_ext = {f.rsplit(".", 1)[1]: f for f in files}
+        runs[still] = np.load(by_ext["npy"]), np.asarray(json.loads(open(by_ext["json"]).read())["head_rotation_deg"])
+    (living, head), (raw, still_head) = runs[False], runs[True]
+    assert not np.any(still_head) and np.any(head)
+    assert np.abs(living - raw).max() > 1e-4
+
+
+def test_face_rig_head_sliders_turn_the_head(app):
+    client, _ = app
+    level = client.predict("neutral", 1.0, 0.0, 0.0, 0.0, api_name="/face_rig_preset")[-1]
+    turned = client.predict("neutral", 1.0, 0.0, 20.0, 0.0, api_name="/face_rig_preset")[-1]
+    a, b = (np.asarray(Image.open(p).convert("RGB"), dtype=int) for p in (level, turned))
+    assert np.abs(a - b).mean() > 1.0
+
+
 def test_interpolate_and_its_strip_of_stills(app, speech):
     from gradio_client import handle_file
 
