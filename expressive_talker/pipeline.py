@@ -232,7 +232,8 @@ def compare_video(
 ) -> VideoResult:
     """Every method that has weights, on the same audio and prompt, in one synchronised MP4 with
     one labelled panel each. Methods without weights are left out and named in the notes. The
-    motion layer is seeded by the audio: every panel blinks, looks and nods at the same moments."""
+    motion layer is seeded by the audio: panels that show the same expression blink, look and nod
+    at the same moments."""
     methods = available_methods(weights_dir)
     missing = [METHOD_LABELS[m] for m in METHODS if m not in methods]
     if not methods:
