@@ -50,7 +50,9 @@ CREDITS = """
 - The models are small and were trained on a synthetic corpus (text-to-speech voices with
   rule-based lip motion and FACS-based expressions), not on captured 3D faces such as MEAD or
   VOCASET; expect plausible, not photoreal, motion.
-- One head, no head pose, no tongue. English speech works best (the speech encoder is English).
+- One head, no tongue. English speech works best (the speech encoder is English).
+- Blinks, gaze, head motion and the mouth at rest in pauses come from a procedural motion layer
+  applied to every method alike, not from the models (tick *Still face* to see the raw output).
 - Prompts far from emotions (e.g. "a banana") still map to *some* expression: the nearest the
   text encoder finds.
 - Exports: the `.npy` vertices are the model's exact output; the ARKit curves and the `.glb`
