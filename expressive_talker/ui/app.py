@@ -15,6 +15,7 @@ from .face_rig_tab import build_face_rig_tab  # noqa: E402
 from .generate_tab import build_generate_tab  # noqa: E402
 from .interpolate_tab import build_interpolate_tab  # noqa: E402
 from .jobs import Jobs, Settings  # noqa: E402
+from .page import install_page_fixes  # noqa: E402
 from .study_tab import StudyBackend, build_results_tab, build_vote_tab  # noqa: E402
 
 TITLE = "expressive-talker"
@@ -50,6 +51,7 @@ def build_app(settings: Settings | None = None) -> gr.Blocks:
             build_results_tab(study)
         with gr.Tab("About"):
             build_about_tab(settings.weights_dir)
+        install_page_fixes()
         demo.load(lambda: render_still(np.zeros(len(sliders), np.float32)), None, image, api_name=False)
         if resume:
             demo.load(**resume)
