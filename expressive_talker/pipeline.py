@@ -263,7 +263,7 @@ def interpolation_strip(
     weights_dir: str = WEIGHTS_DIR,
 ) -> np.ndarray:
     """One still per blend α between prompts A and B at the same instant (default: mid-clip),
-    side by side and labelled, as an (H, W·len(alphas), 3) image (the paper's Fig. 7). The
+    side by side and captioned below, as an (H, W·len(alphas), 3) image (the paper's Fig. 7). The
     stills show the model's raw output: a blink caught mid-clip would hide the blend."""
     from .render.renderer import FaceRenderer
     from .render.video import label_strip
@@ -279,7 +279,8 @@ def interpolation_strip(
             seconds = animation.seconds / 2 if at_seconds is None else min(max(at_seconds, 0.0), animation.seconds)
             t = min(int(seconds * animation.fps), len(animation.vertices) - 1)
             still = renderer.render(animation.vertices[t])  # weights for eyes and teeth solved for this frame only
-            images.append(np.concatenate([label_strip(f"alpha = {alpha:g}", renderer.size), still], 0))
+            # The caption goes below the still: above it, the page's label and toolbar would cover it.
+            images.append(np.concatenate([still, label_strip(f"alpha = {alpha:g}", renderer.size)], 0))
     finally:
         if own:
             renderer.close()

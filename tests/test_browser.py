@@ -1,5 +1,6 @@
 """The demo page driven in headless Debian Chromium (Playwright, no browser download): upload an
-example, generate, the video plays; a mistake shows an error and the next try works."""
+example, generate, the video plays; a mistake shows an error and the next try works; WebM
+uploads, labels that nothing covers, and the Face rig's keys, typed values, presets and reset."""
 
 import os
 import shutil
@@ -20,7 +21,7 @@ def url(tmp_path_factory):
     from expressive_talker.ui import Settings, build_app, queue
 
     root = tmp_path_factory.mktemp("browser")
-    settings = Settings(weights_dir=str(make_tiny_weights(root / "weights")), video_size=256, output_dir=str(root / "outputs"))
+    settings = Settings(weights_dir=str(make_tiny_weights(root / "weights", ("ours", "faceformer"))), video_size=256, compare_size=256, output_dir=str(root / "outputs"))
     demo = queue(build_app(settings))
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -30,6 +31,18 @@ def url(tmp_path_factory):
         yield f"http://127.0.0.1:{port}/"
     finally:
         demo.close()
+
+
+@pytest.fixture(scope="module")
+def webm(tmp_path_factory):
+    """The example as Opus in WebM, as a browser's recorder would save it."""
+    import subprocess
+
+    import imageio_ffmpeg
+
+    out = tmp_path_factory.mktemp("webm") / "speech.webm"
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-i", EXAMPLE, "-c:a", "libopus", str(out)], check=True)
+    return str(out)
 
 
 @pytest.fixture(scope="module")
@@ -77,3 +90,70 @@ def test_a_mistake_shows_an_error_and_the_next_try_works(page):
     page.click("#generate-button")
     page.wait_for_function("first => { const v = document.querySelector('#generate-video video'); return v && v.src && v.src !== first; }", arg=first)
     assert video_duration(page) > 3.0
+
+
+# What is under a point of an element, as a fraction of its box (scrolled into view first).
+HIT = """([selector, fx, fy]) => {
+  const el = document.querySelector(selector);
+  el.scrollIntoView({block: 'center'});
+  const box = el.getBoundingClientRect();
+  return document.elementFromPoint(box.left + fx * box.width, box.top + fy * box.height) === el;
+}"""
+
+
+def toasts(page) -> list[str]:
+    return page.locator("[data-testid=toast-body]").all_inner_texts()
+
+
+def test_webm_is_accepted_and_other_files_get_the_formats(page, url, webm, tmp_path):
+    page.goto(url)
+    page.set_input_files("#generate-audio input[type=file]", webm)
+    page.wait_for_selector("#generate-audio audio, #generate-audio [data-testid=waveform-Speech]", state="attached")
+    page.click("#generate-button")
+    assert video_duration(page) > 3.0
+    assert not any("Invalid file type" in t for t in toasts(page))
+    page.goto(url)
+    (tmp_path / "notes.txt").write_text("not speech")
+    page.set_input_files("#generate-audio input[type=file]", str(tmp_path / "notes.txt"))
+    refusal = page.wait_for_selector("[data-testid=toast-body]:has-text('Invalid file type')")
+    assert "Use wav, mp3, flac, ogg, m4a or webm." in refusal.inner_text() and "audio/aac" not in refusal.inner_text()
+
+
+def test_panel_labels_and_captions_are_not_covered(page, url):
+    page.goto(url)
+    page.get_by_role("tab", name="Compare").click()
+    page.set_input_files("#compare-audio input[type=file]", EXAMPLE)
+    page.click("#compare-button")
+    page.wait_for_selector("#compare-video video[src]")
+    # Each panel's method name is drawn at the top centre of its third of the video.
+    assert all(page.evaluate(HIT, ["#compare-video video", (2 * i + 1) / 4, 0.04]) for i in range(2))
+    page.get_by_role("tab", name="Interpolate").click()
+    page.set_input_files("#interpolate-audio input[type=file]", EXAMPLE)
+    page.click("#interpolate-button")
+    page.wait_for_selector("#interpolate-strip img")
+    # The α captions are drawn at the bottom centre of each fifth of the strip.
+    assert all(page.evaluate(HIT, ["#interpolate-strip img", (2 * i + 1) / 10, 0.94]) for i in range(5))
+    labels = page.locator("#interpolate-tab-examples, .gallery-item, button").all_inner_texts()
+    assert any("happy → disgusted" in t for t in labels)
+
+
+def test_face_rig_follows_keys_typing_presets_and_reset(page, url):
+    page.goto(url)
+    page.get_by_role("tab", name="Face rig").click()
+    page.wait_for_selector("#face-rig-image img")
+    image = lambda: page.get_attribute("#face-rig-image img", "src")  # noqa: E731
+    first = image()
+    page.focus("#face-rig-jawOpen input[type=range]")
+    for _ in range(20):
+        page.keyboard.press("ArrowRight")
+    page.wait_for_function("first => document.querySelector('#face-rig-image img').src !== first", arg=first)
+    assert page.input_value("#face-rig-jawOpen input[type=number]") == "0.2"
+    keyed = image()
+    page.fill("#face-rig-jawOpen input[type=number]", "0.8")  # no Enter, no blur
+    page.wait_for_function("keyed => document.querySelector('#face-rig-image img').src !== keyed", arg=keyed)
+    page.locator("#face-rig-emotion input").click()
+    page.get_by_role("option", name="surprised").click()
+    page.wait_for_function("() => document.querySelector('#face-rig-jawOpen input[type=number]').value === '0.35'")
+    page.click("#face-rig-reset")
+    page.wait_for_function("() => document.querySelector('#face-rig-jawOpen input[type=number]').value === '0'")
+    assert page.input_value("#face-rig-emotion input") == "neutral"

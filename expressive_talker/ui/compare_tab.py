@@ -19,12 +19,13 @@ def build_compare_tab(jobs) -> None:
     )
     with gr.Row():
         with gr.Column():
-            audio = gr.Audio(sources=["upload", "microphone"], type="filepath", format=None, label="Speech")
+            audio = gr.Audio(sources=["upload", "microphone"], type="filepath", format=None, label="Speech", elem_id="compare-audio")
             text = gr.Textbox(label="Expression", value="furious", max_lines=3)
             still = gr.Checkbox(False, label=STILL_LABEL, elem_id="compare-still")
-            button = gr.Button("Compare", variant="primary")
+            button = gr.Button("Compare", variant="primary", elem_id="compare-button")
         with gr.Column():
-            video = gr.Video(label="Side by side", format=None, interactive=False)
+            # No label chip: it would cover the left panel's method name in the video.
+            video = gr.Video(label="Side by side", show_label=False, format=None, interactive=False, elem_id="compare-video")
     button.click(jobs.compare, [audio, text, still], video, api_name="compare", concurrency_id="video")
     examples = load_examples()
     if examples:

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import os
+
 import gradio as gr
 
 from .examples import load_examples
+
+# Pairs far apart on the face, so the blend shows (the paper's Fig. 7 blends happy and disgusted).
+BLEND_EXAMPLES = (
+    ("flite_slt_milk.flac", "happy", "disgusted"),
+    ("flite_awb_office.flac", "calm", "furious"),
+    ("festival_slt_birthday.flac", "sad", "pleasantly surprised"),
+)
 
 
 def build_interpolate_tab(jobs) -> None:
@@ -14,16 +23,19 @@ def build_interpolate_tab(jobs) -> None:
     )
     with gr.Row():
         with gr.Column():
-            audio = gr.Audio(sources=["upload", "microphone"], type="filepath", format=None, label="Speech")
+            audio = gr.Audio(sources=["upload", "microphone"], type="filepath", format=None, label="Speech", elem_id="interpolate-audio")
             text_a = gr.Textbox(label="Prompt A", value="happy", max_lines=3)
             text_b = gr.Textbox(label="Prompt B", value="furious", max_lines=3)
             alpha = gr.Slider(0.0, 1.0, value=0.5, step=0.05, label="α (0 = A, 1 = B)")
-            button = gr.Button("Interpolate", variant="primary")
+            button = gr.Button("Interpolate", variant="primary", elem_id="interpolate-button")
         with gr.Column():
-            video = gr.Video(label="Blended animation", format=None, interactive=False)
-            strip = gr.Image(label="α = 0, 0.25, 0.5, 0.75, 1 at mid-clip", type="numpy", format="png", interactive=False)
+            video = gr.Video(label="Blended animation", format=None, interactive=False, elem_id="interpolate-video")
+            # No label chip on the strip: it would sit on the stills' captions.
+            strip = gr.Image(label="α = 0, 0.25, 0.5, 0.75, 1 at mid-clip", show_label=False, type="numpy", format="png", interactive=False, elem_id="interpolate-strip")
     event = button.click(jobs.interpolate, [audio, text_a, text_b, alpha], video, api_name="interpolate", concurrency_id="video")
     event.success(jobs.interpolation_strip, [audio, text_a, text_b], strip, api_name="interpolation_strip", concurrency_id="video")
     examples = load_examples()
     if examples:
-        gr.Examples([[e["audio"], e["prompt"], "furious", 0.5] for e in examples[:3]], [audio, text_a, text_b, alpha], api_name=False)
+        by_file = {os.path.basename(e["audio"]): e["audio"] for e in examples}
+        pairs = [[by_file[name], a, b, 0.5] for name, a, b in BLEND_EXAMPLES if name in by_file]
+        gr.Examples(pairs, [audio, text_a, text_b, alpha], api_name=False, example_labels=[f"{a} → {b}" for _, a, b, _ in pairs])
