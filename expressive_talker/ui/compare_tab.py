@@ -6,6 +6,7 @@ import gradio as gr
 
 from ..pipeline import METHOD_LABELS, METHODS, available_methods
 from .examples import load_examples
+from .jobs import VIDEO_EVENTS
 
 
 def build_compare_tab(jobs) -> None:
@@ -23,7 +24,7 @@ def build_compare_tab(jobs) -> None:
             button = gr.Button("Compare", variant="primary")
         with gr.Column():
             video = gr.Video(label="Side by side", format=None, interactive=False)
-    button.click(jobs.compare, [audio, text], video, api_name="compare", concurrency_id="video")
+    button.click(jobs.compare, [audio, text], video, api_name="compare", **VIDEO_EVENTS)
     examples = load_examples()
     if examples:
         gr.Examples([[e["audio"], e["prompt"]] for e in examples], [audio, text], api_name=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gradio as gr
 
 from .examples import load_examples
+from .jobs import VIDEO_EVENTS
 
 
 def build_interpolate_tab(jobs) -> None:
@@ -22,8 +23,8 @@ def build_interpolate_tab(jobs) -> None:
         with gr.Column():
             video = gr.Video(label="Blended animation", format=None, interactive=False)
             strip = gr.Image(label="α = 0, 0.25, 0.5, 0.75, 1 at mid-clip", type="numpy", format="png", interactive=False)
-    event = button.click(jobs.interpolate, [audio, text_a, text_b, alpha], video, api_name="interpolate", concurrency_id="video")
-    event.success(jobs.interpolation_strip, [audio, text_a, text_b], strip, api_name="interpolation_strip", concurrency_id="video")
+    event = button.click(jobs.interpolate, [audio, text_a, text_b, alpha], video, api_name="interpolate", **VIDEO_EVENTS)
+    event.success(jobs.interpolation_strip, [audio, text_a, text_b], strip, api_name="interpolation_strip", **VIDEO_EVENTS)
     examples = load_examples()
     if examples:
         gr.Examples([[e["audio"], e["prompt"], "furious", 0.5] for e in examples[:3]], [audio, text_a, text_b, alpha], api_name=False)
