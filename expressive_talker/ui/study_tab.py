@@ -121,7 +121,8 @@ class StudyBackend:
     def report(self, token: str | None) -> dict:
         """The served study's report, for the operator (see ``check_access``)."""
         self.check_access(token)
-        return make_report(self.store().vote_rows(self.study().name))
+        study = self.study()  # first: with no study open, no database is touched
+        return make_report(self.store().vote_rows(study.name))
 
 
 def _file_url(path: str) -> str:
