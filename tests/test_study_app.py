@@ -143,7 +143,7 @@ def page(server):
 def screenshot(page, name):
     folder = os.environ.get("STUDY_SCREENSHOTS")  # for a person to look at: STUDY_SCREENSHOTS=folder
     if folder:
-        page.screenshot(path=os.path.join(folder, name), full_page=True)
+        page.screenshot(path=os.path.join(folder, name))
 
 
 def test_the_default_study_opens_once_its_videos_are_ready_and_a_participant_votes(server, page):
@@ -163,17 +163,20 @@ def test_the_default_study_opens_once_its_videos_are_ready_and_a_participant_vot
     # The page opens by itself; Start waits for consent.
     page.wait_for_selector("#study-consent", state="visible")
     assert "Before you start" in page.inner_text("body")  # the consent text of the study file
-    assert page.is_disabled("#study-start")
+    assert page.is_disabled("#study-start") and page.is_visible("#study-consent-hint")  # one line says why
+    screenshot(page, "vote-tab-consent.png")
     # Whatever the server refuses shows as one line that goes away, and the form stays usable
     # (here the button is forced on without consent, as a scripted page could).
     page.evaluate("() => { const b = document.querySelector('#study-start'); b.disabled = false; b.click(); }")
     toast = page.wait_for_selector("[data-testid=toast-body]:has-text('tick the box to agree')")
     assert len(page.query_selector_all("[data-testid=toast-body]")) == 1
+    page.wait_for_timeout(500)  # the toast slides in
     screenshot(page, "vote-tab-error.png")
     page.wait_for_selector("[data-testid=toast-body]", state="detached", timeout=30_000)  # it goes away by itself
     assert toast and page.is_visible("#study-consent") and page.is_visible("#study-age")
     page.click("#study-consent input")
     page.wait_for_function("() => !document.querySelector('#study-start').disabled")
+    assert not page.is_visible("#study-consent-hint")
     page.click("#study-start")
     page.wait_for_selector("#study-progress:has-text('Pair 1 of 2')")
     assert page.input_value("#study-prompt textarea") in ("happy <b>really</b>", "sad")  # markup stays text
@@ -300,16 +303,19 @@ def test_sixteen_waiting_videos_neither_delay_nor_refuse_a_study_call(server, tm
 
 
 def test_results_are_for_the_operator_and_say_when_there_is_no_study(tmp_path):
-    from expressive_talker.ui import Settings, build_app
-
-    settings = Settings(study_dir=str(tmp_path / "none"), default_study="", db_url=f"sqlite:///{tmp_path / 'votes.db'}", results_public=True)
-    demo = build_app(settings)
-    assert demo.study.status() == "No user study is running on this server at the moment."
     from expressive_talker.errors import InputError
+    from expressive_talker.ui import Settings
+    from expressive_talker.ui.study_tab import StudyBackend
 
+    def backend(**kwargs):
+        return StudyBackend(Settings(study_dir=str(tmp_path / "none"), default_study="", db_url=f"sqlite:///{tmp_path / 'votes.db'}", **kwargs))
+
+    published = backend(results_public=True)
+    assert published.start() is None and published.status() == "No user study is running on this server at the moment."
     with pytest.raises(InputError, match="No user study is running"):
-        demo.study.report("")
-    assert not (tmp_path / "votes.db").exists()  # nothing touched a database
-    private = build_app(Settings(study_dir=str(tmp_path / "none"), default_study="", db_url=f"sqlite:///{tmp_path / 'votes.db'}"))
+        published.report("")
     with pytest.raises(InputError, match="private to the study's operator"):
-        private.study.report("")
+        backend().report("")
+    with pytest.raises(InputError, match="enter the admin token"):
+        backend(results_token=TOKEN).report("guess")
+    assert not (tmp_path / "votes.db").exists() and not (tmp_path / "none").exists()  # nothing was created

@@ -142,7 +142,7 @@ def one_line_errors(fn, outputs: int):
         except Exception:
             log.exception("study page: %s failed", fn.__name__)
             message = "something went wrong on the server; please try again in a moment"
-        gr.Warning(message, duration=8, title="Study")
+        gr.Warning(message, duration=8)
         return [gr.skip()] * outputs
 
     return wrapper
@@ -185,6 +185,7 @@ def build_vote_tab(backend: StudyBackend) -> dict:
         background = gr.Dropdown(list(BACKGROUNDS), value=None, label="Background (optional)", elem_id="study-background")
         agree = gr.Checkbox(label="I have read the above and agree to take part", elem_id="study-consent")
         start = gr.Button("Start", variant="primary", interactive=False, elem_id="study-start")
+        hint = gr.Markdown("Tick the box above to take part.", elem_id="study-consent-hint")
     with gr.Column(visible=False) as vote_box:
         progress = gr.Markdown(elem_id="study-progress")
         prompt = gr.Textbox(label="Text description of the expression", interactive=False, elem_id="study-prompt")
@@ -247,7 +248,7 @@ def build_vote_tab(backend: StudyBackend) -> dict:
     next_button.click(one_line_errors(on_next, len(pair_outputs)), [participant], pair_outputs, **ui)
     timer.tick(one_line_errors(on_load, len(load_outputs)), [participant], load_outputs, show_progress="hidden", **ui)
     # Start waits for consent, as Submit waits for all three answers (the server checks both again).
-    agree.change(lambda yes: gr.update(interactive=bool(yes)), agree, start, api_visibility="private", queue=False, show_progress="hidden")
+    agree.change(lambda yes: (gr.update(interactive=bool(yes)), gr.update(visible=not yes)), agree, [start, hint], api_visibility="private", queue=False, show_progress="hidden")
     for radio in radios:
         radio.change(lambda *answers: gr.update(interactive=all(answers)), radios, submit, api_visibility="private", queue=False, show_progress="hidden")
     return {
