@@ -151,8 +151,8 @@ def test_the_default_study_opens_once_its_videos_are_ready_and_a_participant_vot
     # Fresh install: the videos are still being made. Visitors are told so, in plain words.
     page.goto(server.url)
     page.get_by_role("tab", name="Vote").click()
-    waiting = page.wait_for_selector("#study-status:has-text('The study opens in a minute')").inner_text()
-    assert "0 of 4 ready" in waiting and "python" not in waiting and "prepare" not in waiting  # no operator instructions
+    waiting = page.wait_for_selector("#study-status:has-text('The study opens in a minute: preparing its videos (0 of 4 ready)')").inner_text()
+    assert "python" not in waiting and "study.json" not in waiting  # no operator instructions
     assert not page.is_visible("#study-consent")
     screenshot(page, "vote-tab-opening.png")
     refused(client, "The study opens in a minute", True, "", "", api_name="/study_join")
@@ -194,6 +194,12 @@ def test_the_default_study_opens_once_its_videos_are_ready_and_a_participant_vot
     assert not METHOD_WORDS.search(page.inner_text("#study-recorded"))  # blind to the end
     screenshot(page, "vote-tab.png")
     assert client.predict(TOKEN, api_name="/study_results")["votes"] == 3
+    # The operator opens the Results tab with the token.
+    page.get_by_role("tab", name="Results").click()
+    page.fill("#results-token input", TOKEN)
+    page.click("#results-refresh")
+    page.wait_for_selector("#results-summary:has-text('3 votes · 1 pairs judged · 1 participants')")
+    page.get_by_role("tab", name="Vote").click()
     # A reload carries on with the same participant: pair 2, no new consent.
     page.reload()
     page.get_by_role("tab", name="Vote").click()

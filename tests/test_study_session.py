@@ -81,6 +81,15 @@ def test_consent_is_required_and_votes_are_checked(tmp_path, store):
     assert store.counts()["votes"] == 0
 
 
+def test_the_default_study_is_the_examples_with_every_method():
+    from expressive_talker.study.prepare import weights_version
+    from expressive_talker.ui.examples import DEFAULT_STUDY
+
+    config = load_config(DEFAULT_STUDY)
+    assert len(config.stimuli) == 6 and {s.methods for s in config.stimuli} == {("ours", "expclip", "faceformer")}
+    assert all(len(weights_version(m)) == 12 for m in METHODS)  # shipped weights for each of them
+
+
 def test_study_files_json_and_yaml(tmp_path):
     (tmp_path / "a.wav").write_bytes(b"RIFF")
     (tmp_path / "study.yaml").write_text("name: yml\nmode: arena\nstimuli:\n  - {audio: a.wav, prompt: ' furious '}\n  - {id: two, audio: a.wav, prompt: sad, methods: [ours, faceformer]}\n")

@@ -17,6 +17,7 @@ import numpy as np
 
 from .. import pipeline
 from ..errors import InputError, RenderError
+from .examples import DEFAULT_STUDY
 
 
 def _env_float(name: str, default: float) -> float:
@@ -28,12 +29,6 @@ def _default_study_dir() -> str:
     from ..study.prepare import default_study_dir
 
     return default_study_dir()
-
-
-def _example_study() -> str:
-    from .examples import EXAMPLES_DIR
-
-    return os.path.join(EXAMPLES_DIR, "study.json")
 
 
 @dataclass
@@ -59,7 +54,7 @@ class Settings:
     # them to everyone once the study closes; neither = the operator's command line only); and the
     # most votes (one per question answered) one participant may cast a minute (0 = no limit).
     study_dir: str = field(default_factory=lambda: os.environ.get("EXPRESSIVE_TALKER_STUDY") or _default_study_dir())
-    default_study: str = field(default_factory=lambda: os.environ.get("EXPRESSIVE_TALKER_DEFAULT_STUDY", _example_study()))
+    default_study: str = field(default_factory=lambda: os.environ.get("EXPRESSIVE_TALKER_DEFAULT_STUDY", DEFAULT_STUDY))
     db_url: str = field(default_factory=lambda: os.environ.get("EXPRESSIVE_TALKER_DB", ""))
     results_token: str = field(default_factory=lambda: os.environ.get("EXPRESSIVE_TALKER_RESULTS_TOKEN", ""))
     results_public: bool = field(default_factory=lambda: os.environ.get("EXPRESSIVE_TALKER_RESULTS_PUBLIC", "") == "1")
