@@ -325,3 +325,15 @@ def test_results_are_for_the_operator_and_say_when_there_is_no_study(tmp_path):
     with pytest.raises(InputError, match="enter the admin token"):
         backend(results_token=TOKEN).report("guess")
     assert not (tmp_path / "votes.db").exists() and not (tmp_path / "none").exists()  # nothing was created
+
+
+def test_a_default_study_that_cannot_be_prepared_closes_the_study_and_says_why_in_the_log(tmp_path, caplog):
+    from expressive_talker.ui import Settings
+    from expressive_talker.ui.study_tab import CLOSED, StudyBackend
+
+    weights = make_tiny_weights(tmp_path / "weights", ("ours",))  # no ExpCLIP weights for the study's pairs
+    backend = StudyBackend(Settings(weights_dir=str(weights), study_dir=str(tmp_path / "study"), default_study=str(write_study_file(tmp_path))))
+    backend.start().join(timeout=60)
+    assert backend.status() == CLOSED and "Traceback" not in CLOSED
+    assert "could not prepare the default study" in caplog.text and "no trained weights for method 'expclip'" in caplog.text
+    assert "Traceback" not in caplog.text  # the operator's mistake in one line

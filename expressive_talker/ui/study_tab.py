@@ -79,7 +79,9 @@ class StudyBackend:
                 progress=lambda done, total: setattr(self, "progress", (done, total)), turn=self.lane.turn() if self.lane else None,
             )  # fmt: skip
             log.info("default study %s prepared in %s", s.default_study, s.study_dir)
-        except Exception:  # the operator reads why in the log; visitors see the study closed
+        except InputError as exc:  # the operator reads why in the log; visitors see the study closed
+            log.error("could not prepare the default study %s in %s: %s", s.default_study, s.study_dir, exc)
+        except Exception:
             log.exception("could not prepare the default study %s in %s", s.default_study, s.study_dir)
         finally:
             self.progress = None
