@@ -169,14 +169,15 @@ def test_the_default_study_opens_once_its_videos_are_ready_and_a_participant_vot
     # (here the button is forced on without consent, as a scripted page could).
     page.evaluate("() => { const b = document.querySelector('#study-start'); b.disabled = false; b.click(); }")
     toast = page.wait_for_selector("[data-testid=toast-body]:has-text('tick the box to agree')")
-    assert len(page.query_selector_all("[data-testid=toast-body]")) == 1
+    toasts = [t.inner_text() for t in page.query_selector_all("[data-testid=toast-body]")]
+    assert len(toasts) == 1, toasts
     page.wait_for_timeout(500)  # the toast slides in
     screenshot(page, "vote-tab-error.png")
     page.wait_for_selector("[data-testid=toast-body]", state="detached", timeout=30_000)  # it goes away by itself
     assert toast and page.is_visible("#study-consent") and page.is_visible("#study-age")
     page.click("#study-consent input")
     page.wait_for_function("() => !document.querySelector('#study-start').disabled")
-    assert not page.is_visible("#study-consent-hint")
+    page.wait_for_selector("#study-consent-hint", state="hidden")  # the line goes once consent is given
     page.click("#study-start")
     page.wait_for_selector("#study-progress:has-text('Pair 1 of 2')")
     assert page.input_value("#study-prompt textarea") in ("happy <b>really</b>", "sad")  # markup stays text
