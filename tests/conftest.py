@@ -9,6 +9,9 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# No default study rendering in the background of every app a test builds; the tests of the
+# default study ask for it in their Settings.
+os.environ["EXPRESSIVE_TALKER_DEFAULT_STUDY"] = ""
 
 
 @pytest.fixture(scope="session")

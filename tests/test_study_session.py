@@ -42,9 +42,12 @@ def run_participant(study, pid):
         assert pair["index"] == len(seen) + 1 and pair["total"] == 15
         assert study.next_pair(pid)["pair_id"] == pair["pair_id"]  # shown again until voted on
         ack = study.vote(pid, pair["pair_id"], "left", "equal", "right")
-        assert pair["left_video"].endswith(study.stimuli[ack["stimulus"]]["videos"][ack["left"]])
-        seen.append((ack["stimulus"], frozenset((ack["left"], ack["right"]))))
-        sides[ack["left"]] += 1
+        assert set(ack) == {"recorded", "vote_id", "duplicate", "pair_id", "choices"}  # blind: no method in it
+        vote = study.store.vote_rows()[-1]  # what the server knows and the participant does not
+        assert vote["shown_id"] == pair["pair_id"]
+        assert pair["left_video"].endswith(study.stimuli[vote["stimulus_id"]]["videos"][vote["left_method"]])
+        seen.append((vote["stimulus_id"], frozenset((vote["left_method"], vote["right_method"]))))
+        sides[vote["left_method"]] += 1
 
 
 @pytest.mark.parametrize("mode", ["fixed", "arena"])
@@ -76,6 +79,15 @@ def test_consent_is_required_and_votes_are_checked(tmp_path, store):
     with pytest.raises(InputError, match="expression must be one of"):
         study.vote(pid, pair, "left", "LEFT", "left")
     assert store.counts()["votes"] == 0
+
+
+def test_the_default_study_is_the_examples_with_every_method():
+    from expressive_talker.study.prepare import weights_version
+    from expressive_talker.ui.examples import DEFAULT_STUDY
+
+    config = load_config(DEFAULT_STUDY)
+    assert len(config.stimuli) == 6 and {s.methods for s in config.stimuli} == {("ours", "expclip", "faceformer")}
+    assert all(len(weights_version(m)) == 12 for m in METHODS)  # shipped weights for each of them
 
 
 def test_study_files_json_and_yaml(tmp_path):

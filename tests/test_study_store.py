@@ -95,6 +95,66 @@ def test_a_double_submit_stores_one_vote(store):
     assert (row["left_method"], row["right_method"], row["pair"]) == ("b", "a", "a|b")
 
 
+def test_a_retried_vote_is_acknowledged_as_the_same_vote(store, db_url):
+    person = store.add_participant()
+    pair = store.show(person, "s/0", "a", "b")
+    vote_id = "1f" * 16
+    choices = {"lip": "left", "expression": "equal", "overall": "right"}
+    first = store.record(person, pair, choices, vote_id)
+    assert first["vote_id"] == vote_id and not first["duplicate"]
+    # The server died after the commit, before its answer reached the client: the client retries
+    # against a fresh server (here, a new store on the same database).
+    restarted = StudyStore(db_url)
+    assert restarted.record(person, pair, choices, vote_id) == first
+    # A retry does not take new answers either: the vote is the one stored.
+    assert restarted.record(person, pair, {"lip": "right"}, vote_id) == first
+    # Four copies of one new vote at the same moment: all acknowledged as that vote, stored once.
+    pair2, vote2 = store.show(person, "s/1", "a", "c"), "2e" * 16
+    results, barrier = [], threading.Barrier(4)
+
+    def submit(s):
+        barrier.wait()
+        try:
+            results.append(s.record(person, pair2, choices, vote2))
+        except Exception as exc:  # reported below: a thread's exception would otherwise vanish
+            results.append(repr(exc))
+
+    threads = [threading.Thread(target=submit, args=(s,)) for s in (store, store, restarted, restarted)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(results) == 4 and all(r == results[0] for r in results) and not results[0]["duplicate"], results
+    # A different vote (another id) on a judged pair is a duplicate: the first answers stand.
+    other = store.record(person, pair, {"lip": "right", "expression": "right", "overall": "right"}, "3d" * 16)
+    assert other["duplicate"] and other["choices"] == choices
+    with pytest.raises(InputError, match="already used for another vote"):
+        store.record(person, store.show(person, "s/2", "a", "b"), choices, vote_id)
+    with pytest.raises(InputError, match="vote_id must be 32 lowercase hex digits"):
+        store.record(person, pair, choices, "retry-1")
+    assert store.counts()["votes"] == 6 and len({r["vote_id"] for r in store.vote_rows()}) == 2
+    restarted.close()
+
+
+def test_a_database_from_before_vote_ids_gets_the_column(db_url):
+    import sqlalchemy as sa
+
+    old = StudyStore(db_url)
+    old.add_stimuli(STIMULI[:1])
+    person = old.add_participant()
+    old.record(person, old.show(person, "s/0", "a", "b"), {"lip": "left"})
+    with old.engine.begin() as c:
+        c.exec_driver_sql("DROP INDEX ix_votes_vote_id")
+        c.exec_driver_sql("ALTER TABLE votes DROP COLUMN vote_id")  # as a database made by the previous version
+    old.close()
+    store = StudyStore(db_url)
+    assert "vote_id" in {c["name"] for c in sa.inspect(store.engine).get_columns("votes")}
+    assert store.vote_rows()[0]["vote_id"] is None  # old votes are kept
+    ack = store.record(person, store.show(person, "s/0", "a", "b"), {"overall": "right"}, "4c" * 16)
+    assert store.record(person, ack["pair_id"], {"overall": "right"}, "4c" * 16) == ack
+    store.close()
+
+
 @pytest.mark.parametrize(
     "change, message",
     [

@@ -85,13 +85,13 @@ class Study:
     def video(self, stimulus: dict, method: str) -> str:
         return os.path.join(self.folder, stimulus["videos"][method])
 
-    def vote(self, participant_id: str, pair_id: str, lip, expression, overall) -> dict:
-        """Store the three answers (each left, equal or right); the acknowledgement names the
-        method on each side."""
+    def vote(self, participant_id: str, pair_id: str, lip, expression, overall, vote_id: str | None = None) -> dict:
+        """Store the three answers (each left, equal or right) under the client's ``vote_id`` (a
+        retry with the same id is acknowledged as the same vote). The acknowledgement says what
+        was stored, never which method was on which side: the study stays blind to the end."""
         answers = {"lip": lip, "expression": expression, "overall": overall}
         missing = [c for c in CRITERIA if answers[c] in (None, "")]
         if missing:
             raise InputError(f"answer all three questions before submitting; missing: {', '.join(missing)}")
-        ack = self.store.record(participant_id, pair_id, answers)  # checks every id and answer
-        ack["left_label"], ack["right_label"] = method_label(ack["left"]), method_label(ack["right"])
-        return ack
+        ack = self.store.record(participant_id, pair_id, answers, vote_id or None)  # checks every id and answer
+        return {k: ack[k] for k in ("recorded", "vote_id", "duplicate", "pair_id", "choices")}

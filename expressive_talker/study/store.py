@@ -3,8 +3,10 @@ in any database SQLAlchemy reaches.
 
 SQLite (WAL mode) in the data directory by default; ``EXPRESSIVE_TALKER_DB`` takes any SQLAlchemy
 URL instead (``postgresql+psycopg://user:pass@host/db``), so several app replicas can share one
-database. A vote is acknowledged only after its transaction committed; a second submission of the
-same vote stores nothing new and is acknowledged as a duplicate.
+database. A vote is acknowledged only after its transaction committed. Each vote carries the
+client's vote id: a retry of the same vote (say, after the server died before it could answer) is
+acknowledged as that vote; a second, different vote on the same pair stores nothing new and is
+acknowledged as a duplicate.
 """
 
 from __future__ import annotations
@@ -69,6 +71,7 @@ votes = sa.Table(
     sa.Column("criterion", sa.String(16), nullable=False),
     sa.Column("choice", sa.String(8), nullable=False),
     sa.Column("shown_id", sa.String(32), sa.ForeignKey("shown.id"), nullable=False),
+    sa.Column("vote_id", sa.String(32), index=True),  # the client's id of the ballot (one per pair, up to 3 rows)
     sa.Column("app_version", sa.String(32), nullable=False),
     sa.Column("weights_version", sa.String(200), nullable=False),
     # One vote per participant, stimulus, method pair and criterion: a double submit stores one.
@@ -160,6 +163,19 @@ class StudyStore:
         except DBAPIError as exc:
             reason = " ".join(str(exc.orig).split())  # drivers' messages span several lines
             raise InputError(f"could not open the votes database {self.url.render_as_string(hide_password=True)}: {reason}") from None
+        self._add_vote_id_column()
+
+    def _add_vote_id_column(self) -> None:
+        # Databases made before votes carried the client's vote id get the column (old rows: NULL).
+        if "vote_id" in {c["name"] for c in sa.inspect(self.engine).get_columns("votes")}:
+            return
+        try:
+            with self.engine.begin() as c:
+                c.exec_driver_sql("ALTER TABLE votes ADD COLUMN vote_id VARCHAR(32)")
+                c.exec_driver_sql("CREATE INDEX ix_votes_vote_id ON votes (vote_id)")
+        except DBAPIError:  # another replica added it at the same moment
+            if "vote_id" not in {c["name"] for c in sa.inspect(self.engine).get_columns("votes")}:
+                raise
 
     def close(self) -> None:
         self.engine.dispose()
@@ -230,31 +246,41 @@ class StudyStore:
         pending = [r._asdict() for r in rows if (r.stimulus_id, pair_key(r.left_method, r.right_method)) not in voted]
         return voted, pending
 
-    def record(self, participant_id: str, pair_id: str, choices: Mapping[str, str]) -> dict:
+    def record(self, participant_id: str, pair_id: str, choices: Mapping[str, str], vote_id: str | None = None) -> dict:
         """Store a participant's answers ({criterion: left|equal|right}) on a pair shown to them.
 
-        The first answer to each criterion stands: answers already stored are not replaced, and
-        then ``duplicate`` is True. Returns the acknowledgement once committed: the methods on
-        each side and the stored choices.
+        ``vote_id`` (32 hex digits the client chose, e.g. ``uuid4().hex``) makes the call
+        idempotent: a retry with the same id is acknowledged as that same vote. Otherwise the first
+        answer to each criterion stands: answers already stored are not replaced, and then
+        ``duplicate`` is True. Returns the acknowledgement once committed: the vote id, the
+        methods on each side and the stored choices.
         """
         check_id(participant_id, "participant id")
         check_id(pair_id, "pair_id")
+        if vote_id is not None and (not isinstance(vote_id, str) or not _ID.match(vote_id)):
+            raise InputError(f"vote_id must be 32 lowercase hex digits chosen by the client (e.g. uuid4().hex), got {str(vote_id)[:40]!r}")
         choices = check_choices(choices)
         try:
-            return self._record(participant_id, pair_id, choices)
+            return self._record(participant_id, pair_id, choices, vote_id)
         except IntegrityError:  # the same answer, submitted twice at once, was stored by the other request
-            return self._record(participant_id, pair_id, choices)  # which this retry finds
+            return self._record(participant_id, pair_id, choices, vote_id)  # which this retry finds
 
-    def _record(self, participant_id: str, pair_id: str, choices: dict[str, str]) -> dict:
+    def _record(self, participant_id: str, pair_id: str, choices: dict[str, str], vote_id: str | None) -> dict:
         with self.engine.begin() as c:
             pair = c.execute(sa.select(shown, stimuli.c.weights).join(stimuli).where(shown.c.id == pair_id)).first()
             if pair is None or pair.participant_id != participant_id:
                 raise InputError("unknown pair_id for this participant: ask study_next for a pair first")
             key = pair_key(pair.left_method, pair.right_method)
-            stored = {r.criterion: r.choice for r in c.execute(
-                sa.select(votes.c.criterion, votes.c.choice).where(votes.c.participant_id == participant_id, votes.c.stimulus_id == pair.stimulus_id, votes.c.pair == key)
-            )}  # fmt: skip
-            new = {k: v for k, v in choices.items() if k not in stored}
+            # One statement, so that one snapshot says both what is stored and whether it is this vote.
+            rows = c.execute(
+                sa.select(votes.c.criterion, votes.c.choice, votes.c.vote_id, votes.c.shown_id)
+                .where(votes.c.participant_id == participant_id, votes.c.stimulus_id == pair.stimulus_id, votes.c.pair == key)
+            ).all()  # fmt: skip
+            stored = {r.criterion: r.choice for r in rows}
+            retry = vote_id is not None and any(r.vote_id == vote_id and r.shown_id == pair_id for r in rows)
+            if vote_id is not None and not retry and c.execute(sa.select(votes.c.id).where(votes.c.vote_id == vote_id, votes.c.shown_id != pair_id)).first():
+                raise InputError("this vote_id was already used for another vote: send a new vote_id with each vote")
+            new = {} if retry else {k: v for k, v in choices.items() if k not in stored}
             if new:
                 now = _now()
                 if self.max_votes_per_minute:
@@ -267,13 +293,14 @@ class StudyStore:
                 c.execute(votes.insert(), [
                     {"time": now, "participant_id": participant_id, "stimulus_id": pair.stimulus_id, "pair": key,
                      "left_method": pair.left_method, "right_method": pair.right_method, "criterion": criterion,
-                     "choice": choice, "shown_id": pair_id, "app_version": __version__, "weights_version": version}
+                     "choice": choice, "shown_id": pair_id, "vote_id": vote_id, "app_version": __version__, "weights_version": version}
                     for criterion, choice in new.items()
                 ])  # fmt: skip
         answers = {**stored, **new}
         return {
-            "recorded": True, "duplicate": len(new) < len(choices), "pair_id": pair.id, "stimulus": pair.stimulus_id,
-            "left": pair.left_method, "right": pair.right_method, "choices": {k: answers[k] for k in CRITERIA if k in answers},
+            "recorded": True, "vote_id": vote_id, "duplicate": not retry and len(new) < len(choices), "pair_id": pair.id,
+            "stimulus": pair.stimulus_id, "left": pair.left_method, "right": pair.right_method,
+            "choices": {k: answers[k] for k in CRITERIA if k in answers},
         }  # fmt: skip
 
     # -- reading back ------------------------------------------------------------------------

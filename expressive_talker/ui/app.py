@@ -44,25 +44,28 @@ def build_app(settings: Settings | None = None) -> gr.Blocks:
             build_compare_tab(jobs)
         with gr.Tab("Face rig"):
             sliders, image = build_face_rig_tab(render_still)
-        study = StudyBackend(settings)
+        study = StudyBackend(settings, jobs.lane)
         with gr.Tab("Vote"):
             resume = build_vote_tab(study)
         with gr.Tab("Results"):
-            build_results_tab(study)
+            results_status = build_results_tab(study)
         with gr.Tab("About"):
             build_about_tab(settings.weights_dir)
         install_page_fixes()
         demo.load(lambda: render_still(np.zeros(len(sliders), np.float32)), None, image, api_name=False)
-        if resume:
-            demo.load(**resume)
+        demo.load(**resume)
+        demo.load(**results_status)
+    study.start()  # the default study's videos, in the background, when no study is prepared
     demo.settings = settings  # read by launch() for the queue and upload limits
+    demo.study = study
     return demo
 
 
 def queue(demo: gr.Blocks) -> gr.Blocks:
-    """The queue sized to the machine: ``settings.concurrency`` video jobs at a time, at most
-    ``settings.queue_size`` waiting."""
-    return demo.queue(default_concurrency_limit=demo.settings.concurrency, max_size=demo.settings.queue_size)
+    """The queue. Gradio's size limit counts every waiting call, so it is off: the app caps the
+    video backlog itself (``settings.queue_size``, see ``VideoLane``), and study calls have their
+    own lane that videos never fill."""
+    return demo.queue(default_concurrency_limit=demo.settings.concurrency, max_size=None)
 
 
 def launch(settings: Settings | None = None, **kwargs):

@@ -85,6 +85,7 @@ def bench_app(seconds: float = 10.0, size: int = 512, weights_dir: str | None = 
         env["EXPRESSIVE_TALKER_OUTPUTS"] = os.path.join(tmp, "outputs")
         # Fresh speech-feature caches, so the timed runs pay for feature extraction as a new upload does.
         env["EXPRESSIVE_TALKER_CACHE"] = os.path.join(tmp, "cache-app")
+        env["EXPRESSIVE_TALKER_DEFAULT_STUDY"] = ""  # no study videos rendering next to the timed runs
         t0 = time.perf_counter()
         server = subprocess.Popen([sys.executable, "-c", "from expressive_talker.ui import launch; launch()"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         try:

@@ -7,6 +7,7 @@ import gradio as gr
 from ..pipeline import METHOD_LABELS, METHODS, available_methods
 from .examples import load_examples
 from .generate_tab import STILL_LABEL
+from .jobs import VIDEO_EVENTS
 
 
 def build_compare_tab(jobs) -> None:
@@ -26,7 +27,7 @@ def build_compare_tab(jobs) -> None:
         with gr.Column():
             # No label chip: it would cover the left panel's method name in the video.
             video = gr.Video(label="Side by side", show_label=False, format=None, interactive=False, elem_id="compare-video")
-    button.click(jobs.compare, [audio, text, still], video, api_name="compare", concurrency_id="video")
+    button.click(jobs.compare, [audio, text, still], video, api_name="compare", **VIDEO_EVENTS)
     examples = load_examples()
     if examples:
         gr.Examples([[e["audio"], e["prompt"]] for e in examples], [audio, text], api_name=False)

@@ -6,6 +6,7 @@ import json
 import os
 
 EXAMPLES_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "examples")
+DEFAULT_STUDY = os.path.join(EXAMPLES_DIR, "study.json")  # the study a fresh install runs
 
 
 def load_examples(folder: str = EXAMPLES_DIR) -> list[dict]:

@@ -6,6 +6,7 @@ import gradio as gr
 
 from ..pipeline import METHOD_LABELS, METHODS
 from .examples import load_examples
+from .jobs import VIDEO_EVENTS
 
 METHOD_CHOICES = [(METHOD_LABELS[m], m) for m in METHODS]
 STILL_LABEL = "Still face: the model's raw output (no blinks, gaze, head motion or rest in silence)"
@@ -27,7 +28,7 @@ def build_generate_tab(jobs) -> None:
         with gr.Column():
             video = gr.Video(label="Animation", format=None, interactive=False, elem_id="generate-video")
             files = gr.File(label="Downloads", file_count="multiple", interactive=False)
-    button.click(jobs.generate, [audio, text, method, still], [video, files], api_name="generate", concurrency_id="video")
+    button.click(jobs.generate, [audio, text, method, still], [video, files], api_name="generate", **VIDEO_EVENTS)
     examples = load_examples()
     if examples:
         gr.Examples(

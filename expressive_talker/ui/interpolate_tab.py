@@ -7,6 +7,7 @@ import os
 import gradio as gr
 
 from .examples import load_examples
+from .jobs import VIDEO_EVENTS
 
 # Pairs far apart on the face, so the blend shows (the paper's Fig. 7 blends happy and disgusted).
 BLEND_EXAMPLES = (
@@ -32,8 +33,8 @@ def build_interpolate_tab(jobs) -> None:
             video = gr.Video(label="Blended animation", format=None, interactive=False, elem_id="interpolate-video")
             # No label chip on the strip: it would sit on the stills' captions.
             strip = gr.Image(label="α = 0, 0.25, 0.5, 0.75, 1 at mid-clip", show_label=False, type="numpy", format="png", interactive=False, elem_id="interpolate-strip")
-    event = button.click(jobs.interpolate, [audio, text_a, text_b, alpha], video, api_name="interpolate", concurrency_id="video")
-    event.success(jobs.interpolation_strip, [audio, text_a, text_b], strip, api_name="interpolation_strip", concurrency_id="video")
+    event = button.click(jobs.interpolate, [audio, text_a, text_b, alpha], video, api_name="interpolate", **VIDEO_EVENTS)
+    event.success(jobs.interpolation_strip, [audio, text_a, text_b], strip, api_name="interpolation_strip", **VIDEO_EVENTS)
     examples = load_examples()
     if examples:
         by_file = {os.path.basename(e["audio"]): e["audio"] for e in examples}

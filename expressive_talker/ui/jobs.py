@@ -17,6 +17,7 @@ import numpy as np
 
 from .. import pipeline
 from ..errors import InputError, RenderError
+from .examples import DEFAULT_STUDY
 
 
 def _env_float(name: str, default: float) -> float:
@@ -39,20 +40,67 @@ class Settings:
     max_upload_mb: float = field(default_factory=lambda: _env_float("EXPRESSIVE_TALKER_MAX_UPLOAD_MB", 20.0))
     # Two cores render one video at a time best; further requests wait in the queue.
     concurrency: int = field(default_factory=lambda: int(_env_float("EXPRESSIVE_TALKER_CONCURRENCY", max(1, (os.cpu_count() or 2) // 2))))
-    # Requests waiting beyond this many are turned away with "queue full" instead of piling up.
+    # Video jobs waiting beyond this many are turned away with a "busy" message instead of piling
+    # up (the app's own cap: study calls never count against it).
     queue_size: int = field(default_factory=lambda: int(_env_float("EXPRESSIVE_TALKER_QUEUE_SIZE", 16)))
     video_size: int = field(default_factory=lambda: int(_env_float("EXPRESSIVE_TALKER_VIDEO_SIZE", 512)))
     compare_size: int = field(default_factory=lambda: int(_env_float("EXPRESSIVE_TALKER_COMPARE_SIZE", 384)))
     still_size: int = 256
     output_dir: str = field(default_factory=lambda: os.environ.get("EXPRESSIVE_TALKER_OUTPUTS") or os.path.join(tempfile.gettempdir(), "expressive_talker_outputs"))
     output_ttl_s: float = field(default_factory=lambda: _env_float("EXPRESSIVE_TALKER_OUTPUT_TTL", 3600.0))
-    # User study: the folder `study prepare` wrote, the votes database ("" = SQLite in the data
-    # directory), the token that guards the Results tab ("" = results are public), and the most
-    # votes (one per question answered) one participant may cast a minute (0 = no limit).
+    # User study: the folder `study prepare` wrote; the study file prepared there in the background
+    # when that folder holds no study ("" = none); the votes database ("" = SQLite in the data
+    # directory); who sees the results (the token that opens the Results tab, or "1" to publish
+    # them to everyone once the study closes; neither = the operator's command line only); and the
+    # most votes (one per question answered) one participant may cast a minute (0 = no limit).
     study_dir: str = field(default_factory=lambda: os.environ.get("EXPRESSIVE_TALKER_STUDY") or _default_study_dir())
+    default_study: str = field(default_factory=lambda: os.environ.get("EXPRESSIVE_TALKER_DEFAULT_STUDY", DEFAULT_STUDY))
     db_url: str = field(default_factory=lambda: os.environ.get("EXPRESSIVE_TALKER_DB", ""))
     results_token: str = field(default_factory=lambda: os.environ.get("EXPRESSIVE_TALKER_RESULTS_TOKEN", ""))
+    results_public: bool = field(default_factory=lambda: os.environ.get("EXPRESSIVE_TALKER_RESULTS_PUBLIC", "") == "1")
     study_rate: int = field(default_factory=lambda: int(_env_float("EXPRESSIVE_TALKER_STUDY_RATE", 60)))
+
+
+# Video events share one Gradio lane with no limit of its own: ``VideoLane`` caps the backlog and
+# runs ``concurrency`` jobs at a time, so that Gradio's queue-wide size limit never fills up with
+# videos and refuses a study call.
+VIDEO_EVENTS = {"concurrency_id": "video", "concurrency_limit": None}
+
+
+class VideoLane:
+    """At most ``concurrency`` video jobs at a time and ``backlog`` more waiting; beyond that a job
+    is refused at once with a plain message."""
+
+    def __init__(self, concurrency: int, backlog: int):
+        self.backlog = backlog
+        self._running = threading.BoundedSemaphore(max(1, concurrency))
+        self._admitted = max(1, concurrency) + max(0, backlog)
+        self._count = 0
+        self._lock = threading.Lock()
+
+    def waiting(self) -> int:
+        with self._lock:
+            return self._count
+
+    def __call__(self, fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with self._lock:
+                if self._count >= self._admitted:
+                    raise InputError(f"the server is busy: {self.backlog} videos are already waiting; please try again in a minute")
+                self._count += 1
+            try:
+                with self._running:
+                    return fn(*args, **kwargs)
+            finally:
+                with self._lock:
+                    self._count -= 1
+
+        return wrapper
+
+    def turn(self):
+        """A turn to render outside the queue (the default study's videos), not counted in the backlog."""
+        return self._running
 
 
 class Renderers:
@@ -144,10 +192,11 @@ class Jobs:
         self.settings = settings or Settings()
         self.renderers = Renderers()
         self.outputs = Outputs(self.settings.output_dir, self.settings.output_ttl_s)
-        self.generate = _gpu(user_errors(self._generate))
-        self.interpolate = _gpu(user_errors(self._interpolate))
-        self.interpolation_strip = _gpu(user_errors(self._interpolation_strip))
-        self.compare = _gpu(user_errors(self._compare))
+        self.lane = VideoLane(self.settings.concurrency, self.settings.queue_size)
+        self.generate = user_errors(self.lane(_gpu(self._generate)))
+        self.interpolate = user_errors(self.lane(_gpu(self._interpolate)))
+        self.interpolation_strip = user_errors(self.lane(_gpu(self._interpolation_strip)))
+        self.compare = user_errors(self.lane(_gpu(self._compare)))
 
     def _check_method(self, method: str) -> str:
         if method not in pipeline.METHODS:

@@ -1,47 +1,100 @@
 """The "Vote" and "Results" tabs of the user study, and its API for scripted clients:
 ``study_join`` (consent) → participant id, ``study_next`` (participant id) → the next pair,
-``study_vote`` (participant id, pair id, lip, expression, overall) → acknowledgement,
+``study_vote`` (participant id, pair id, lip, expression, overall, vote id) → acknowledgement,
 ``study_results`` (admin token) → the report.
 
 Everything a participant can type or send is validated by ``expressive_talker.study`` on the
 server and never rendered as HTML: the prompt is shown in a text box, the rest are fixed choices.
+The study is blind: only the videos folder is served (under keyed-hash names), and nothing a
+participant receives names a method. Visitors never see operator instructions; those go to the log.
 """
 
 from __future__ import annotations
 
+import functools
 import hmac
+import logging
 import os
 import threading
+import uuid
 
 import gradio as gr
 import pandas as pd
 
-from ..errors import InputError
-from ..study.prepare import MANIFEST, read_manifest
+from ..errors import InputError, RenderError
+from ..study.config import load_config
+from ..study.prepare import MANIFEST, VIDEOS, prepare_study
 from ..study.report import make_report
 from ..study.session import QUESTIONS, Study, method_label
 from ..study.store import AGE_RANGES, BACKGROUNDS, CRITERIA, StudyStore
 from .jobs import user_errors
 
+log = logging.getLogger(__name__)
 ANSWERS = [("Left", "left"), ("Equal", "equal"), ("Right", "right")]
 CRITERION_LABELS = {"lip": "Lip sync", "expression": "Facial expression", "overall": "Overall"}
-FILE_ROUTE = "/gradio_api/file="  # Gradio serves files under the study folder here (set_static_paths)
+FILE_ROUTE = "/gradio_api/file="  # Gradio serves the study's videos folder here (set_static_paths)
 STORAGE_KEY = "expressive-talker-study-participant"
-STUDY_EVENTS = {"concurrency_id": "study", "concurrency_limit": 4}  # database work, not rendering: do not wait behind videos
+# Database work, not rendering: a lane of its own, so study calls never wait behind videos.
+STUDY_EVENTS = {"concurrency_id": "study", "concurrency_limit": 4}
+CLOSED = "No user study is running on this server at the moment."
+POLL_S = 3.0  # how often a page waiting for the study to open asks again
 
 
 class StudyBackend:
-    """The votes store and the prepared study, opened on first use (an app with no study never
-    touches a database)."""
+    """The votes store and the study, opened on first use (an app with no study never touches a
+    database). With no study prepared, ``start`` prepares the default study file in the
+    background; ``lane`` (the app's video lane) makes it render in turn with visitors' videos."""
 
-    def __init__(self, settings):
+    def __init__(self, settings, lane=None):
         self.settings = settings
+        self.lane = lane
         self._lock = threading.Lock()
         self._store = None
         self._study = None
+        self.progress = None  # (videos ready, total) while the default study is being prepared
+
+    @property
+    def videos_dir(self) -> str:
+        return os.path.join(self.settings.study_dir, VIDEOS)
 
     def prepared(self) -> bool:
         return os.path.isfile(os.path.join(self.settings.study_dir, MANIFEST))
+
+    def start(self) -> threading.Thread | None:
+        if self.prepared():
+            return None
+        if not self.settings.default_study:
+            log.warning("no prepared study in %s and no default study: the Vote tab is closed (see README: User study)", self.settings.study_dir)
+            return None
+        self.progress = (0, 0)
+        thread = threading.Thread(target=self._prepare_default, name="study-prepare", daemon=True)
+        thread.start()
+        return thread
+
+    def _prepare_default(self) -> None:
+        s = self.settings
+        try:
+            prepare_study(
+                load_config(s.default_study), s.study_dir, weights_dir=s.weights_dir, quiet=True,
+                progress=lambda done, total: setattr(self, "progress", (done, total)), turn=self.lane.turn() if self.lane else None,
+            )  # fmt: skip
+            log.info("default study %s prepared in %s", s.default_study, s.study_dir)
+        except InputError as exc:  # the operator reads why in the log; visitors see the study closed
+            log.error("could not prepare the default study %s in %s: %s", s.default_study, s.study_dir, exc)
+        except Exception:
+            log.exception("could not prepare the default study %s in %s", s.default_study, s.study_dir)
+        finally:
+            self.progress = None
+
+    def status(self) -> str:
+        """What a visitor is told while the study is not open; '' once it is."""
+        if self.prepared():
+            return ""
+        progress = self.progress
+        if progress is None:
+            return CLOSED
+        done, total = progress
+        return f"The study opens in a minute: preparing its videos ({done} of {total} ready)." if total else "The study opens in a minute."
 
     def store(self) -> StudyStore:
         with self._lock:
@@ -50,32 +103,56 @@ class StudyBackend:
             return self._store
 
     def study(self) -> Study:
+        status = self.status()
+        if status:
+            raise InputError(status)
         store = self.store()
         with self._lock:
             if self._study is None:
                 self._study = Study(self.settings.study_dir, store)
             return self._study
 
-    def check_token(self, token: str | None) -> None:
-        expected = self.settings.results_token
-        if expected and not hmac.compare_digest((token or "").encode(), expected.encode()):
-            raise InputError("the results are private: enter the admin token")
+    def check_access(self, token: str | None) -> None:
+        s = self.settings
+        if s.results_public:
+            return
+        if s.results_token and hmac.compare_digest((token or "").encode(), s.results_token.encode()):
+            return
+        raise InputError("the results are private: enter the admin token" if s.results_token else "the results are private to the study's operator")
 
     def report(self, token: str | None) -> dict:
-        """The served study's report (every vote in the database when no study is prepared)."""
-        self.check_token(token)
-        study = self.study().name if self.prepared() else None
-        return make_report(self.store().vote_rows(study))
+        """The served study's report, for the operator (see ``check_access``)."""
+        self.check_access(token)
+        study = self.study()  # first: with no study open, no database is touched
+        return make_report(self.store().vote_rows(study.name))
 
 
 def _file_url(path: str) -> str:
     return FILE_ROUTE + path
 
 
-def build_vote_tab(backend: StudyBackend) -> dict | None:
-    """The Vote tab; returns the arguments of the page-load event that resumes a participant who
-    reloads (None when no study is prepared)."""
-    s = backend.settings
+def one_line_errors(fn, outputs: int):
+    """For the page: a study error becomes one warning line that goes away by itself, and the
+    outputs stay as they were (a raised error would cover the form with an overlay)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args):
+        try:
+            return fn(*args)
+        except (InputError, RenderError) as exc:
+            message = str(exc)
+        except Exception:
+            log.exception("study page: %s failed", fn.__name__)
+            message = "something went wrong on the server; please try again in a moment"
+        gr.Warning(message, duration=8)
+        return [gr.skip()] * outputs
+
+    return wrapper
+
+
+def build_vote_tab(backend: StudyBackend) -> dict:
+    """The Vote tab; returns the arguments of the page-load event that shows the study's state
+    and resumes a participant who reloads."""
     api_events = {"api_visibility": "public", **STUDY_EVENTS}
 
     def join(consent: bool, age_range: str = "", background: str = "") -> str:
@@ -89,34 +166,28 @@ def build_vote_tab(backend: StudyBackend) -> dict | None:
             pair["left_video"], pair["right_video"] = _file_url(pair["left_video"]), _file_url(pair["right_video"])
         return pair
 
-    def vote(participant_id: str, pair_id: str, lip: str, expression: str, overall: str) -> dict:
-        """Vote on a pair: lip, expression and overall are each 'left', 'equal' or 'right'. Returns the acknowledgement with the method on each side."""
-        return backend.study().vote(participant_id, pair_id, lip, expression, overall)
+    def vote(participant_id: str, pair_id: str, lip: str, expression: str, overall: str, vote_id: str = "") -> dict:
+        """Vote on a pair: lip, expression and overall are each 'left', 'equal' or 'right'; vote_id, 32 hex digits the client picks for this vote (uuid4().hex), makes a retry count once. Returns the acknowledgement: recorded, vote_id, duplicate, pair_id, choices."""
+        return backend.study().vote(participant_id, pair_id, lip, expression, overall, vote_id)
 
     gr.api(user_errors(join), api_name="study_join", **api_events)
     gr.api(user_errors(next_pair), api_name="study_next", **api_events)
     gr.api(user_errors(vote), api_name="study_vote", **api_events)
-
-    if not backend.prepared():
-        gr.Markdown(
-            "No study is prepared on this server. Write a study file (see `examples/study.json`), run "
-            "`python -m expressive_talker study prepare --config study.json`, and point "
-            "`EXPRESSIVE_TALKER_STUDY` at the folder it writes (default: `data/study`, or `/data/study` on a Space)."
-        )
-        return None
-    gr.set_static_paths([s.study_dir])  # the videos are served from the prepared folder as they are
-    manifest = read_manifest(s.study_dir)
+    gr.set_static_paths([backend.videos_dir])  # the stimuli, and nothing else of the study
 
     # The participant id, also kept in the browser's localStorage so that a reload carries on
     # with the same participant (the server checks it like any other input).
     participant = gr.Textbox(visible=False)
-    pair_id = gr.State("")
-    with gr.Column(visible=True) as consent_box:
-        gr.Markdown(manifest["consent"])  # the researcher's text from the study file
+    pair_id, vote_id = gr.State(""), gr.State("")
+    status = gr.Markdown(elem_id="study-status")
+    timer = gr.Timer(POLL_S, active=False)
+    with gr.Column(visible=False) as consent_box:
+        consent_text = gr.Markdown()  # the researcher's text from the study file
         age = gr.Dropdown(list(AGE_RANGES), value=None, label="Age range (optional)", elem_id="study-age")
         background = gr.Dropdown(list(BACKGROUNDS), value=None, label="Background (optional)", elem_id="study-background")
         agree = gr.Checkbox(label="I have read the above and agree to take part", elem_id="study-consent")
-        start = gr.Button("Start", variant="primary", elem_id="study-start")
+        start = gr.Button("Start", variant="primary", interactive=False, elem_id="study-start")
+        hint = gr.Markdown("Tick the box above to take part.", elem_id="study-consent-hint")
     with gr.Column(visible=False) as vote_box:
         progress = gr.Markdown(elem_id="study-progress")
         prompt = gr.Textbox(label="Text description of the expression", interactive=False, elem_id="study-prompt")
@@ -126,17 +197,17 @@ def build_vote_tab(backend: StudyBackend) -> dict | None:
             right = gr.Video(label="Right", interactive=False, elem_id="study-right")
         radios = [gr.Radio(ANSWERS, label=QUESTIONS[c], elem_id=f"study-{c}") for c in CRITERIA]
         submit = gr.Button("Submit", variant="primary", interactive=False, elem_id="study-submit")
-        reveal = gr.Markdown(elem_id="study-reveal")
+        recorded = gr.Markdown(elem_id="study-recorded")
         next_button = gr.Button("Next pair", visible=False, elem_id="study-next")
     done_box = gr.Markdown("## Thank you!\nYou have judged every pair of this study.", visible=False, elem_id="study-done")
 
-    pair_outputs = [pair_id, consent_box, vote_box, done_box, progress, prompt, left, right, *radios, submit, reveal, next_button]
+    pair_outputs = [pair_id, vote_id, consent_box, vote_box, done_box, progress, prompt, left, right, *radios, submit, recorded, next_button]
 
     def show(pair: dict) -> list:
         if pair["done"]:
-            return ["", gr.update(visible=False), gr.update(visible=False), gr.update(visible=True), *[gr.update()] * (len(pair_outputs) - 4)]
+            return ["", "", gr.update(visible=False), gr.update(visible=False), gr.update(visible=True), *[gr.skip()] * (len(pair_outputs) - 5)]
         return [
-            pair["pair_id"], gr.update(visible=False), gr.update(visible=True), gr.update(visible=False),
+            pair["pair_id"], uuid.uuid4().hex, gr.update(visible=False), gr.update(visible=True), gr.update(visible=False),
             f"**Pair {pair['index']} of {pair['total']}**", pair["prompt"], pair["left_video"], pair["right_video"],
             *[gr.update(value=None, interactive=True) for _ in radios], gr.update(interactive=False, visible=True), "", gr.update(visible=False),
         ]  # fmt: skip
@@ -145,52 +216,73 @@ def build_vote_tab(backend: StudyBackend) -> dict | None:
         pid = backend.study().join(consent, age_range or None, background_ or None)
         return [pid, *show(backend.study().next_pair(pid))]
 
-    def on_submit(pid, pair, lip, expression, overall):
-        ack = backend.study().vote(pid, pair, lip, expression, overall)
-        note = "You had already voted on this pair; your first answers stand. " if ack["duplicate"] else "Recorded, thank you. "
-        text = f"{note}Left was **{ack['left_label']}**, right was **{ack['right_label']}**."
+    def on_submit(pid, pair, vid, lip, expression, overall):
+        ack = backend.study().vote(pid, pair, lip, expression, overall, vid)
+        text = "You had already voted on this pair; your first answers stand." if ack["duplicate"] else "Recorded, thank you."
         return [*[gr.update(interactive=False) for _ in radios], gr.update(visible=False), text, gr.update(visible=True)]
 
     def on_next(pid):
         return show(backend.study().next_pair(pid))
 
     def on_load(pid):
-        # A participant who reloads the page carries on where they were, without a new consent.
+        # The study's state; a participant who reloads the page carries on where they were,
+        # without a new consent.
+        waiting = backend.status()
+        if waiting:
+            return ["", waiting, gr.skip(), gr.Timer(active=backend.progress is not None), *[gr.skip()] * len(pair_outputs)]
+        study = backend.study()
+        opened = ["", study.consent, gr.Timer(active=False)]
         try:
             known = bool(pid) and backend.store().has_participant(pid)
         except InputError:  # not an id this server gives out: start afresh
             known = False
         if known:
-            return [pid, *show(backend.study().next_pair(pid))]
-        return ["", *[gr.update()] * len(pair_outputs)]
+            return [pid, *opened, *show(study.next_pair(pid))]
+        return ["", *opened, gr.skip(), gr.skip(), gr.update(visible=True), *[gr.skip()] * (len(pair_outputs) - 3)]
 
     ui = {"api_visibility": "private", **STUDY_EVENTS}
-    start.click(user_errors(on_start), [agree, age, background], [participant, *pair_outputs], **ui).then(
+    load_outputs = [participant, status, consent_text, timer, *pair_outputs]
+    start.click(one_line_errors(on_start, 1 + len(pair_outputs)), [agree, age, background], [participant, *pair_outputs], **ui).then(
         None, [participant], None, js=f"(pid) => {{ if (pid) localStorage.setItem('{STORAGE_KEY}', pid); }}"
     )
-    submit.click(user_errors(on_submit), [participant, pair_id, *radios], [*radios, submit, reveal, next_button], **ui)
-    next_button.click(user_errors(on_next), [participant], pair_outputs, **ui)
-    for radio in radios:  # Submit is enabled once all three questions are answered
+    submit_outputs = [*radios, submit, recorded, next_button]
+    submit.click(one_line_errors(on_submit, len(submit_outputs)), [participant, pair_id, vote_id, *radios], submit_outputs, **ui)
+    next_button.click(one_line_errors(on_next, len(pair_outputs)), [participant], pair_outputs, **ui)
+    timer.tick(one_line_errors(on_load, len(load_outputs)), [participant], load_outputs, show_progress="hidden", **ui)
+    # Start waits for consent, as Submit waits for all three answers (the server checks both again).
+    agree.change(lambda yes: (gr.update(interactive=bool(yes)), gr.update(visible=not yes)), agree, [start, hint], api_visibility="private", queue=False, show_progress="hidden")
+    for radio in radios:
         radio.change(lambda *answers: gr.update(interactive=all(answers)), radios, submit, api_visibility="private", queue=False, show_progress="hidden")
-    return {"fn": user_errors(on_load), "inputs": [participant], "outputs": [participant, *pair_outputs], "js": f"() => localStorage.getItem('{STORAGE_KEY}') || ''", **ui}
+    return {
+        "fn": one_line_errors(on_load, len(load_outputs)), "inputs": [participant], "outputs": load_outputs,
+        "js": f"() => localStorage.getItem('{STORAGE_KEY}') || ''", **ui,
+    }  # fmt: skip
 
 
-def build_results_tab(backend: StudyBackend) -> None:
-    private = bool(backend.settings.results_token)
+def build_results_tab(backend: StudyBackend) -> dict:
+    """The Results tab; returns the arguments of the page-load event that says whether a study runs."""
+    s = backend.settings
     gr.Markdown(
         "The study's votes as in the paper's Table 3 (per question and method pair: the share of votes for each method, "
         "for equal, and for better or equal), and Bradley–Terry strengths of the methods (ties count as half a win) with "
-        "95% bootstrap intervals over participants. `python -m expressive_talker study report` writes the same as JSON."
+        "95% bootstrap intervals over participants."
     )
-    token = gr.Textbox(label="Admin token", type="password", visible=private, elem_id="results-token")
-    refresh = gr.Button("Show results" if private else "Refresh", elem_id="results-refresh")
+    status = gr.Markdown(elem_id="results-status")
+    load = {"fn": backend.status, "inputs": None, "outputs": status, "api_visibility": "private", "show_progress": "hidden", **STUDY_EVENTS}
+
+    def results(token_text: str = "") -> dict:
+        """The study report: votes, participants, Table 3 and Bradley-Terry strengths (for the operator: the admin token)."""
+        return backend.report(token_text)
+
+    gr.api(user_errors(results), api_name="study_results", api_visibility="public", **STUDY_EVENTS)
+    if not (s.results_token or s.results_public):
+        gr.Markdown("The results are shown to the study's operator only.", elem_id="results-private")
+        return load
+    token = gr.Textbox(label="Admin token", type="password", visible=bool(s.results_token) and not s.results_public, elem_id="results-token")
+    refresh = gr.Button("Show results", elem_id="results-refresh")
     summary = gr.Markdown(elem_id="results-summary")
     table = gr.Dataframe(label="Table 3: percentage of votes", interactive=False, elem_id="results-table3")
     strengths = gr.Dataframe(label="Bradley–Terry strengths (sum to 1), 95% bootstrap interval", interactive=False, elem_id="results-bt")
-
-    def results(token_text: str = "") -> dict:
-        """The study report: votes, participants, Table 3 and Bradley-Terry strengths (the admin token when results are private)."""
-        return backend.report(token_text)
 
     def show(token_text):
         report = backend.report(token_text)
@@ -207,5 +299,5 @@ def build_results_tab(backend: StudyBackend) -> None:
         ]  # fmt: skip
         return text, pd.DataFrame(rows, columns=columns), pd.DataFrame(bt, columns=["question", "method", "strength", "95% low", "95% high", "comparisons"])
 
-    gr.api(user_errors(results), api_name="study_results", api_visibility="public", **STUDY_EVENTS)
-    refresh.click(user_errors(show), [token], [summary, table, strengths], api_visibility="private", **STUDY_EVENTS)
+    refresh.click(one_line_errors(show, 3), [token], [summary, table, strengths], api_visibility="private", **STUDY_EVENTS)
+    return load
