@@ -170,6 +170,25 @@ def test_old_outputs_are_cleaned_up(app):
     assert not os.path.exists(old) and os.path.isdir(fresh)
 
 
+def test_outputs_stay_within_their_disk_budget(tmp_path):
+    import os
+    import time
+
+    from expressive_talker.ui.jobs import Outputs
+
+    outputs = Outputs(str(tmp_path / "out"), ttl_s=3600, max_mb=2.5)
+    jobs = []
+    for i in range(4):  # 1 MB each, oldest first
+        folder = outputs.new_job()
+        with open(os.path.join(folder, "vertices.npy"), "wb") as f:
+            f.write(b"\0" * 1_000_000)
+        then = time.time() - 100 + i
+        os.utime(folder, (then, then))
+        jobs.append(folder)
+    newest = outputs.new_job()
+    assert [os.path.exists(j) for j in jobs] == [False, False, True, True] and os.path.isdir(newest)
+
+
 def test_about_shows_the_measured_section_of_the_model_card(tmp_path):
     from expressive_talker.ui.about_tab import measured_section
 

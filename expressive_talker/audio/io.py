@@ -70,11 +70,17 @@ def read_audio(path, max_seconds: float = MAX_SECONDS) -> AudioClip:
         _check_duration(info.frames / info.samplerate, max_seconds)
         data = _sndfile_read(path, info, max_seconds)
         rate, channels = info.samplerate, info.channels
+        declared = _wav_declared_seconds(path)
     else:
-        rate, channels, seconds = _ffmpeg_probe(path)
-        if seconds is not None:
-            _check_duration(seconds, max_seconds)
+        rate, channels, declared = _ffmpeg_probe(path)
+        if declared is not None:
+            _check_duration(declared, max_seconds)
         data = _ffmpeg_decode(path, max_seconds)  # already 16 kHz mono
+    notes = []
+    present = len(data) / (rate if info is not None else SAMPLE_RATE)
+    if declared is not None and declared - present > max(0.1, 0.02 * declared) and present < max_seconds:
+        notes.append(f"{name} looks cut short: its header says {declared:.1f} s but only {present:.1f} s of audio are there; animating what is there")
+        log.warning(notes[-1])
     if data.size == 0:
         raise InputError(f"{name} contains no audio samples")
     if not np.all(np.isfinite(data)):
@@ -87,7 +93,6 @@ def read_audio(path, max_seconds: float = MAX_SECONDS) -> AudioClip:
     wave = np.ascontiguousarray(wave, dtype=np.float32)
     _check_duration(len(wave) / SAMPLE_RATE, max_seconds)
     wave, gain_db, silent = normalize_loudness(wave)
-    notes = []
     if silent:
         notes.append(f"{name} is silent: the face will keep its mouth closed")
         log.warning(notes[-1])
@@ -148,6 +153,32 @@ def _sndfile_info(path: str):
         return sf.info(path)
     except Exception:  # noqa: BLE001 - not a libsndfile format; ffmpeg gets to try
         return None
+
+
+def _wav_declared_seconds(path: str) -> float | None:
+    """The duration a WAV file's header declares (its data chunk's size), which libsndfile
+    quietly trims to the bytes present; None for other formats or an unreadable header."""
+    import struct
+
+    try:
+        with open(path, "rb") as f:
+            if f.read(4) != b"RIFF" or f.read(8)[4:] != b"WAVE":
+                return None
+            rate = align = None
+            while chunk := f.read(8):
+                if len(chunk) < 8:
+                    return None
+                kind, size = chunk[:4], struct.unpack("<I", chunk[4:])[0]
+                if kind == b"fmt ":
+                    fmt = f.read(size)
+                    rate, align = struct.unpack("<I", fmt[4:8])[0], struct.unpack("<H", fmt[12:14])[0]
+                    size = 0
+                elif kind == b"data":
+                    return size / align / rate if rate and align and size < 0xFFFFFFFF else None
+                f.seek(size + size % 2, 1)
+    except (OSError, struct.error):
+        return None
+    return None
 
 
 def _sndfile_read(path: str, info, max_seconds: float) -> np.ndarray:

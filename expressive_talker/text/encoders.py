@@ -53,16 +53,18 @@ class TextEncoder:
         prompts = list(prompts)
         if not prompts:
             raise InputError("no expression prompt was given")
-        clean, notes = [], []
+        clean, per_prompt = [], []
         for prompt in prompts:
             text, prompt_notes = normalize_prompt(prompt)
             clean.append(text)
-            notes += prompt_notes
+            per_prompt.append(prompt_notes)
         vectors, truncated = self._encode(clean)
-        for text, cut in zip(clean, truncated):
-            if cut:
+        notes = []
+        for text, prompt_notes, cut in zip(clean, per_prompt, truncated):
+            if cut:  # one note for one cause: it replaces the character cut's, which implies it
                 short = text if len(text) <= 40 else text[:37] + "..."
-                notes.append(f"the prompt '{short}' is longer than {self.max_tokens} tokens; only the start was used")
+                prompt_notes = [f"the prompt '{short}' is longer than {self.max_tokens} tokens; only the start was used"]
+            notes += prompt_notes
         for note in notes:
             log.warning(note)
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
@@ -120,7 +122,7 @@ class MiniLMEncoder(TextEncoder):
 
     def _encode(self, prompts):
         torch = self._torch
-        lengths = [len(ids) for ids in self._tokenizer(prompts, add_special_tokens=True)["input_ids"]]
+        lengths = [len(ids) for ids in self._tokenizer(prompts, add_special_tokens=True, verbose=False)["input_ids"]]  # the note says it
         batch = self._tokenizer(prompts, padding=True, truncation=True, max_length=self.max_tokens, return_tensors="pt")
         with torch.inference_mode():
             tokens = self._model(**batch).last_hidden_state

@@ -57,6 +57,7 @@ def build_app(settings: Settings | None = None) -> gr.Blocks:
         demo.load(**results_status)
     study.start()  # the default study's videos, in the background, when no study is prepared
     demo.settings = settings  # read by launch() for the queue and upload limits
+    demo.jobs = jobs
     demo.study = study
     return demo
 
@@ -72,7 +73,20 @@ def launch(settings: Settings | None = None, **kwargs):
     """Start the app: 127.0.0.1:7860 unless GRADIO_SERVER_NAME / GRADIO_SERVER_PORT say otherwise."""
     import os
 
+    import logging
+    import threading
+
+    # The operator's log (a Space's "Logs" tab): our INFO lines, e.g. how long the warm-up took.
+    package_log = logging.getLogger("expressive_talker")
+    if not package_log.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+        package_log.addHandler(handler)
+        package_log.setLevel(logging.INFO)
     demo = queue(build_app(settings))
+    # Models, encoders and renderers load in the background while the server starts, so the first
+    # visitor does not pay for them.
+    threading.Thread(target=demo.jobs.warm_up, name="warm-up", daemon=True).start()
     kwargs.setdefault("server_name", os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"))
     kwargs.setdefault("server_port", int(os.environ.get("GRADIO_SERVER_PORT", "7860")))
     kwargs.setdefault("ssr_mode", False)

@@ -1,8 +1,10 @@
 """``python -m expressive_talker bench app``: the demo's speed, measured as a user meets it.
 
 The app runs in a child process (as ``app.py`` would) and is called through ``gradio_client``:
-start-up until the page answers, then Generate and Compare on a speech clip of ``seconds``
-(built from the example clips), each after one warm-up call. The stage breakdown comes from
+start-up until the page answers; the app's background warm-up (from its log); the first and the
+second Generate after start-up on 3 s clips it has not heard (what a newcomer waits); then
+Generate and Compare on a speech clip of ``seconds`` (built from the example clips), each after
+one warm-up call. The stage breakdown comes from
 the same pipeline run in this process with a progress hook that timestamps each stage.
 """
 
@@ -70,6 +72,27 @@ def _stage_times(audio: str, out: str, size: int, weights_dir: str) -> dict:
     return times
 
 
+def _wait_for_warm_up(server, timeout_s: float = 300.0) -> float | None:
+    """Seconds the app's background warm-up took, read from its log; None if it never said."""
+    import re
+    import threading
+
+    found: list[float] = []
+    done = threading.Event()
+
+    def read():
+        for line in iter(server.stderr.readline, b""):
+            match = re.search(rb"warmed up in ([0-9.]+) s", line)
+            if match and not found:
+                found.append(float(match.group(1)))
+                done.set()
+        done.set()
+
+    threading.Thread(target=read, daemon=True).start()
+    done.wait(timeout_s)
+    return found[0] if found else None
+
+
 def bench_app(seconds: float = 10.0, size: int = 512, weights_dir: str | None = None) -> dict:
     from gradio_client import Client, handle_file
 
@@ -98,8 +121,16 @@ def bench_app(seconds: float = 10.0, size: int = 512, weights_dir: str | None = 
                 except OSError:
                     time.sleep(0.1)
             start_s = time.perf_counter() - t0
+            warm_up_s = _wait_for_warm_up(server)
             client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+            # The first visitor after start-up and the next one, each with speech the app has not
+            # heard (no cached features): what a newcomer waits.
             timings = {}
+            for name, clip in (("first_generate", "first.wav"), ("second_generate", "second.wav")):
+                path = speech_clip(os.path.join(tmp, clip), 3.0 if name == "first_generate" else 3.1)
+                t1 = time.perf_counter()
+                client.predict(handle_file(path), "slightly disgusted", "ours", api_name="/generate")
+                timings[name] = round(time.perf_counter() - t1, 3)
             for name, args in (("generate", ("slightly disgusted", "ours")), ("compare", ("slightly disgusted",))):
                 client.predict(handle_file(short), *args, api_name=f"/{name}")  # warm-up: models load, encoders compile
                 t0 = time.perf_counter()
@@ -124,6 +155,9 @@ def bench_app(seconds: float = 10.0, size: int = 512, weights_dir: str | None = 
         "methods": pipeline.available_methods(weights_dir),
         "cpu_count": os.cpu_count(),
         "app_start_s": round(start_s, 3),
+        "warm_up_s": warm_up_s,
+        "first_generate_s": timings["first_generate"],
+        "second_generate_s": timings["second_generate"],
         "generate_s": timings["generate"],
         "compare_s": timings["compare"],
         "server_peak_rss_mb": peak,

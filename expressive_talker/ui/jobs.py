@@ -4,6 +4,7 @@ user errors as ``gr.Error``. Every job goes through ``expressive_talker.pipeline
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import shutil
 import tempfile
@@ -18,6 +19,8 @@ import numpy as np
 from .. import pipeline
 from ..errors import InputError, RenderError
 from .examples import DEFAULT_STUDY
+
+log = logging.getLogger(__name__)
 
 
 def _env_float(name: str, default: float) -> float:
@@ -48,6 +51,9 @@ class Settings:
     still_size: int = 256
     output_dir: str = field(default_factory=lambda: os.environ.get("EXPRESSIVE_TALKER_OUTPUTS") or os.path.join(tempfile.gettempdir(), "expressive_talker_outputs"))
     output_ttl_s: float = field(default_factory=lambda: _env_float("EXPRESSIVE_TALKER_OUTPUT_TTL", 3600.0))
+    # A busy public Space fills its disk within the TTL (about 4.5 MB a Generate): the oldest
+    # outputs go first beyond this many MB.
+    output_max_mb: float = field(default_factory=lambda: _env_float("EXPRESSIVE_TALKER_OUTPUT_MAX_MB", 1000.0))
     # User study: the folder `study prepare` wrote; the study file prepared there in the background
     # when that folder holds no study ("" = none); the votes database ("" = SQLite in the data
     # directory); who sees the results (the token that opens the Results tab, or "1" to publish
@@ -120,11 +126,12 @@ class Renderers:
 
 
 class Outputs:
-    """A fresh folder per job under ``root``; folders older than ``ttl_s`` are removed as new
-    jobs start, so a long-running server does not fill its disk."""
+    """A fresh folder per job under ``root``. As new jobs start, folders older than ``ttl_s`` are
+    removed, and then the oldest ones until all of them take at most ``max_mb``, so a
+    long-running server does not fill its disk."""
 
-    def __init__(self, root: str, ttl_s: float):
-        self.root, self.ttl_s = root, ttl_s
+    def __init__(self, root: str, ttl_s: float, max_mb: float = float("inf")):
+        self.root, self.ttl_s, self.max_bytes = root, ttl_s, max_mb * 1e6
 
     def new_job(self) -> str:
         os.makedirs(self.root, exist_ok=True)
@@ -135,12 +142,25 @@ class Outputs:
 
     def cleanup(self) -> None:
         cutoff = time.time() - self.ttl_s
+        kept = []  # (mtime, bytes, path)
         for entry in os.scandir(self.root):
             try:
-                if entry.is_dir() and entry.stat().st_mtime < cutoff:
+                if not entry.is_dir():
+                    continue
+                mtime = entry.stat().st_mtime
+                if mtime < cutoff:
                     shutil.rmtree(entry.path, ignore_errors=True)
+                else:
+                    size = sum(f.stat().st_size for f in os.scandir(entry.path) if f.is_file())
+                    kept.append((mtime, size, entry.path))
             except FileNotFoundError:  # another worker removed it first
                 pass
+        total = sum(size for _, size, _ in kept)
+        for _, size, path in sorted(kept):
+            if total <= self.max_bytes:
+                break
+            shutil.rmtree(path, ignore_errors=True)
+            total -= size
 
 
 def stage_progress(progress: gr.Progress):
@@ -191,12 +211,35 @@ class Jobs:
     def __init__(self, settings: Settings | None = None):
         self.settings = settings or Settings()
         self.renderers = Renderers()
-        self.outputs = Outputs(self.settings.output_dir, self.settings.output_ttl_s)
+        self.outputs = Outputs(self.settings.output_dir, self.settings.output_ttl_s, self.settings.output_max_mb)
         self.lane = VideoLane(self.settings.concurrency, self.settings.queue_size)
         self.generate = user_errors(self.lane(_gpu(self._generate)))
         self.interpolate = user_errors(self.lane(_gpu(self._interpolate)))
         self.interpolation_strip = user_errors(self.lane(_gpu(self._interpolation_strip)))
         self.compare = user_errors(self.lane(_gpu(self._compare)))
+
+    def warm_up(self) -> float:
+        """Load every model, encoder and renderer and run each method once on a second of speech,
+        so that the first visitor waits no longer than the second. Returns the seconds it took.
+        ``launch`` runs it in the background at start-up."""
+        from ..audio import SAMPLE_RATE, load_audio
+        from .examples import load_examples
+
+        started = time.perf_counter()
+        s = self.settings
+        examples = load_examples()
+        wave = load_audio(examples[0]["audio"])[:SAMPLE_RATE] if examples else np.zeros(SAMPLE_RATE, np.float32)
+        try:
+            for method in pipeline.available_methods(s.weights_dir):
+                animation = pipeline.animate_speech(wave, "calm", method, weights_dir=s.weights_dir)
+            for size in dict.fromkeys((s.video_size, s.compare_size, s.still_size)):
+                if pipeline.available_methods(s.weights_dir):
+                    self.renderers.get(size).render(animation.vertices[0], animation.arkit_weights()[0], animation.head_track()[0])
+        except Exception:  # a broken install shows itself on the first request, with its message
+            log.exception("warm-up failed")
+        seconds = time.perf_counter() - started
+        log.info("warmed up in %.1f s", seconds)
+        return seconds
 
     def _check_method(self, method: str) -> str:
         if method not in pipeline.METHODS:
