@@ -157,3 +157,10 @@ def test_face_rig_follows_keys_typing_presets_and_reset(page, url):
     page.click("#face-rig-reset")
     page.wait_for_function("() => document.querySelector('#face-rig-jawOpen input[type=number]').value === '0'")
     assert page.input_value("#face-rig-emotion input") == "neutral"
+
+
+def test_about_is_a_short_page(page, url):
+    page.goto(url)
+    page.get_by_role("tab", name="About").click()
+    page.wait_for_selector("#about-figure svg")
+    assert page.evaluate("document.body.scrollHeight") < 2000  # was a 3,100-pixel wall

@@ -63,6 +63,22 @@ def test_vertices_update_between_frames(renderer):
     assert np.array_equal(a, c)
 
 
+def test_outline_is_antialiased_and_the_lips_read(renderer):
+    rig = renderer.rig
+    image = renderer.render(rig.neutral, np.zeros(52))
+    distance = np.abs(image.astype(float) - BG).sum(axis=2)
+    face = distance > 3
+    # Outline pixels blend face and background: several hundred part-covered pixels, not a
+    # hard staircase (without the blend there are under a hundred at 256 px).
+    partial = face & (distance < 0.5 * np.median(distance[face]))
+    assert partial.sum() > 250
+    # The lips are redder than the skin around them.
+    px = mouth_box(image)
+    redness = px[:, 0] - px[:, 1]
+    skin = image[int(0.45 * 256) : int(0.5 * 256), int(0.4 * 256) : int(0.6 * 256)].reshape(-1, 3).astype(int)
+    assert np.percentile(redness, 95) > (skin[:, 0] - skin[:, 1]).mean() + 25
+
+
 def test_head_rotation_turns_the_whole_head(renderer):
     rig = renderer.rig
     level = renderer.render(rig.neutral, np.zeros(52))

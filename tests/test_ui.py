@@ -170,6 +170,18 @@ def test_old_outputs_are_cleaned_up(app):
     assert not os.path.exists(old) and os.path.isdir(fresh)
 
 
+def test_warm_up_loads_every_model_and_renderer(tmp_path):
+    from expressive_talker import pipeline
+    from expressive_talker.ui.jobs import Jobs, Settings
+
+    weights = str(make_tiny_weights(tmp_path / "weights", ("ours", "faceformer")))
+    jobs = Jobs(Settings(weights_dir=weights, video_size=256, compare_size=320, output_dir=str(tmp_path / "out"), default_study=""))
+    pipeline.load_animator.cache_clear()
+    jobs.warm_up()
+    assert pipeline.load_animator.cache_info().currsize == 2  # ours and faceformer, loaded once each
+    assert sorted(jobs.renderers._renderers) == [256, 320]  # the video, compare and still sizes
+
+
 def test_outputs_stay_within_their_disk_budget(tmp_path):
     import os
     import time
@@ -189,13 +201,18 @@ def test_outputs_stay_within_their_disk_budget(tmp_path):
     assert [os.path.exists(j) for j in jobs] == [False, False, True, True] and os.path.isdir(newest)
 
 
-def test_about_shows_the_measured_section_of_the_model_card(tmp_path):
+def test_about_shows_the_headline_numbers_of_the_model_card(tmp_path):
     from expressive_talker.ui.about_tab import measured_section
 
     make_tiny_weights(tmp_path, ("ours",))
-    (tmp_path / "README.md").write_text("# w\n\n## Data\n\nx\n\n## Measured\n\n| method | LVE |\n| --- | --- |\n| ours | 1.5 |\n\n## Training\n\ny\n")
+    table2 = (
+        "| Method | Lip max (mm) | Face max (mm) | Lip MSE (mm²) | Acc. held-out text |\n|---|---|---|---|---|\n"
+        "| FaceFormer | 7.794 | 8.877 | 27.398 | — |\n| Ours | 4.087 | 4.454 | 8.402 | 0.87 |\n"
+    )
+    (tmp_path / "README.md").write_text(f"# w\n\n## Measured\n\n### Baselines (the paper's Table 2)\n\n{table2}\n### Speed\n\nfast\n")
     text = measured_section(str(tmp_path))
-    assert "| ours | 1.5 |" in text and "## Training" not in text
+    assert "| Ours | 4.087 | 4.454 | 0.87 |" in text and "| FaceFormer | 7.794 | 8.877 | — |" in text
+    assert "Lip MSE" not in text and "fast" not in text  # the headline only; the card has the rest
     assert "Not available in this installation: ExpCLIP, FaceFormer" in text
 
 

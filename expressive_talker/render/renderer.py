@@ -22,6 +22,7 @@ BACKGROUND = (0.93, 0.94, 0.96)
 SKIN = (0.80, 0.60, 0.50, 1.0)
 TEETH = (0.93, 0.91, 0.84, 1.0)
 MOUTH = (0.35, 0.10, 0.10, 1.0)
+LIPS = (0.70, 0.36, 0.35, 1.0)  # the vermilion: a mouth that reads at 256-512 px
 SCLERA, IRIS, PUPIL = (0.95, 0.94, 0.92, 1.0), (0.33, 0.22, 0.14, 1.0), (0.03, 0.03, 0.03, 1.0)
 IRIS_DEG, PUPIL_DEG = 24.0, 10.0  # half-angles of the painted iris and pupil on the eyeball
 
@@ -95,6 +96,48 @@ def _eye_colours(vertices, centre):
     return colours
 
 
+def _lip_amount(rig: FaceRig) -> np.ndarray:
+    """(V,) in [0,1]: how much of the lips' colour each head vertex takes. The vermilion runs
+    along the inner lip edge, about 7 mm tall on the upper lip and 8 mm on the lower at the
+    middle, narrowing to nothing at the corners, with a 1.5 mm soft border."""
+    from ..data.lips import LipGap
+
+    v = rig.neutral
+    gap = LipGap(rig)
+    edge = np.concatenate([v[gap.upper], v[gap.lower]])
+    order = np.argsort(edge[:, 0])
+    corner = float(np.abs(edge[:, 0]).max()) + 0.002
+    line = np.interp(v[:, 0], edge[order, 0], edge[order, 1])  # the mouth line's height at each x
+    taper = np.sqrt(np.clip(1 - (v[:, 0] / corner) ** 2, 0, 1))
+    above, below = v[:, 1] - line, line - v[:, 1]
+    height = np.where(above >= 0, 0.007, 0.008) * taper
+    outside = np.maximum(np.abs(v[:, 1] - line) - height, 0)
+    amount = 1 - np.clip(outside / 0.0015, 0, 1)
+    front = v[:, 2] > edge[:, 2].min() - 0.004
+    amount[~front | (taper == 0)] = 0.0
+    amount[rig.regions["mouth_interior"]] = 0.0
+    return amount.astype(np.float32)
+
+
+def _antialias_silhouette(color: np.ndarray, depth: np.ndarray) -> np.ndarray:
+    """Smooth the face's outline against the background: where a 3x3 neighbourhood holds both,
+    the pixel becomes the neighbourhood's mean (the background's share is its coverage)."""
+    face = depth > 0
+    edge = np.zeros_like(face)  # pixels with a 4-neighbour on the other side of the outline
+    across, along = face[1:] != face[:-1], face[:, 1:] != face[:, :-1]
+    edge[1:] |= across
+    edge[:-1] |= across
+    edge[:, 1:] |= along
+    edge[:, :-1] |= along
+    ys, xs = np.nonzero(edge)
+    ys, xs = ys.clip(1, face.shape[0] - 2), xs.clip(1, face.shape[1] - 2)
+    # Only the outline's few thousand pixels are averaged: a whole-frame filter costs ~10 ms.
+    total = sum(color[ys + dy, xs + dx].astype(np.uint16) for dy in (-1, 0, 1) for dx in (-1, 0, 1))
+    out = color.copy()
+    out[ys, xs] = ((total + 4) // 9).astype(np.uint8)
+    return out
+
+
 def _mouth_cavity(rig: FaceRig, material):
     """A dark, inward-facing ellipsoid behind the lips: an open mouth shows a throat, not the skull.
 
@@ -131,6 +174,8 @@ class FaceRenderer:
         neutral = np.zeros((1, len(rig.names)), np.float32)
         eye_l, eye_r = rig.eye_vertices(neutral)
         head_colours = np.tile(np.array(SKIN, np.float32), (rig.num_vertices, 1))
+        lips = _lip_amount(rig)[:, None]
+        head_colours = (1 - lips) * head_colours + lips * np.array(LIPS, np.float32)
         head_colours[rig.regions["mouth_interior"]] = MOUTH
         self.head = _DynamicMesh(rig.neutral, rig.triangles, skin, head_colours)
         self.eye_left = _DynamicMesh(eye_l[0], rig.eye_left_triangles, eyes, _eye_colours(rig.eye_left_vertices, rig.eye_left_centre))
@@ -198,7 +243,7 @@ class FaceRenderer:
         # A broken GL stack tends to return black or empty buffers rather than fail loudly.
         if not np.any(depth > 0) or not np.any(color[..., :3]):
             raise RenderError("rendering produced an empty frame; the OpenGL backend may be broken (try EXPRESSIVE_TALKER_GL=osmesa)")
-        return np.ascontiguousarray(color[..., :3])
+        return _antialias_silhouette(np.ascontiguousarray(color[..., :3]), depth)
 
     def close(self):
         self._renderer.delete()

