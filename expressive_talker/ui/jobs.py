@@ -230,10 +230,14 @@ class Jobs:
         examples = load_examples()
         wave = load_audio(examples[0]["audio"])[:SAMPLE_RATE] if examples else np.zeros(SAMPLE_RATE, np.float32)
         try:
-            for method in pipeline.available_methods(s.weights_dir):
+            methods = pipeline.available_methods(s.weights_dir)
+            for method in methods:
                 animation = pipeline.animate_speech(wave, "calm", method, weights_dir=s.weights_dir)
-            for size in dict.fromkeys((s.video_size, s.compare_size, s.still_size)):
-                if pipeline.available_methods(s.weights_dir):
+            if methods:  # one whole Generate (render, encode, exports), then the other frame sizes
+                with tempfile.TemporaryDirectory() as folder:
+                    renderer = self.renderers.get(s.video_size)
+                    pipeline.generate_video(wave, "calm", os.path.join(folder, "warm.mp4"), methods[0], size=s.video_size, export_dir=folder, renderer=renderer, weights_dir=s.weights_dir)
+                for size in (s.compare_size, s.still_size):
                     self.renderers.get(size).render(animation.vertices[0], animation.arkit_weights()[0], animation.head_track()[0])
         except Exception:  # a broken install shows itself on the first request, with its message
             log.exception("warm-up failed")
