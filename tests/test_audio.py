@@ -127,6 +127,17 @@ def _bad_inputs(tmp_path):
     }
 
 
+def test_wav_cut_short_of_its_header_is_animated_with_a_note(tmp_path):
+    full = tmp_path / "full.wav"
+    sf.write(full, (0.3 * np.sin(np.arange(48000) / 10)).astype(np.float32), 16000, subtype="PCM_16")
+    cut = tmp_path / "cut.wav"
+    cut.write_bytes(full.read_bytes()[: 44 + 24000 * 2])  # the header still says 3 s
+    clip = read_audio(cut)
+    assert abs(clip.seconds - 1.5) < 0.01
+    assert clip.notes == ["cut.wav looks cut short: its header says 3.0 s but only 1.5 s of audio are there; animating what is there"]
+    assert read_audio(full).notes == []
+
+
 @pytest.mark.parametrize(
     "case",
     ["nothing", "blank", "missing", "directory", "zero bytes", "text file", "no samples", "too short", "too long", "nan", "inf", "no audio track"],

@@ -77,6 +77,9 @@ def test_long_prompt_is_truncated_and_reported(minilm):
     huge = "x" * (MAX_PROMPT_CHARS * 50)
     text, notes = normalize_prompt(huge)
     assert len(text) == MAX_PROMPT_CHARS and "cut to its first" in notes[0]
+    # A prompt past both limits (5,000 characters) gets one note, not one per limit.
+    notes = minilm.encode(["very happy " * 455]).notes
+    assert len(notes) == 1 and "only the start was used" in notes[0]
 
 
 def test_unknown_backend_is_an_input_error():
