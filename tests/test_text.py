@@ -82,6 +82,29 @@ def test_long_prompt_is_truncated_and_reported(minilm):
     assert len(notes) == 1 and "only the start was used" in notes[0]
 
 
+def test_emoji_are_read_as_their_names_and_other_scripts_get_a_note():
+    text, notes = normalize_prompt("so 😡😡 right now")
+    assert text == "so enraged face enraged face right now" and notes == ["read 😡 as 'enraged face'"]
+    text, notes = normalize_prompt("有点厌恶")  # "slightly disgusted" in Chinese
+    assert text == "有点厌恶" and len(notes) == 1 and "only English prompts are understood" in notes[0]
+    assert normalize_prompt("slightly disgusted")[1] == [] and normalize_prompt("très fâché")[1] == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("prompt, emotion", [("😡", "angry"), ("🤢", "disgusted"), ("😢", "sad")])
+def test_emoji_prompts_show_their_emotion(prompt, emotion):
+    """With the shipped weights, on a real voice: the face shows what the emoji shows."""
+    import os
+
+    from expressive_talker.metrics import read_expression
+    from expressive_talker.pipeline import animate_speech
+
+    speech = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples", "cmu_arctic_a0007.flac")
+    animation = animate_speech(speech, prompt, "ours", still=True)
+    assert read_expression(animation.arkit_weights()[::3])[0] == emotion
+    assert any(prompt in note for note in animation.notes)
+
+
 def test_unknown_backend_is_an_input_error():
     with pytest.raises(InputError, match="choose one of minilm, clip"):
         embed_text("happy", backend="bert")

@@ -2,7 +2,9 @@
 
 Unicode is NFKC-normalised (full-width letters, ligatures, non-breaking spaces become their
 plain forms), control characters dropped, whitespace collapsed. HTML or markup is just text:
-nothing is stripped or interpreted.
+nothing is stripped or interpreted. Emoji are read as their Unicode names ("😡" -> "enraged
+face", through the ``emoji`` package), which the English text encoders understand; a prompt in
+a script other than Latin gets a note that only English is understood.
 """
 
 from __future__ import annotations
@@ -26,7 +28,33 @@ def normalize_prompt(text) -> tuple[str, list[str]]:
     if not text:
         raise InputError("the expression prompt is empty: describe an expression, e.g. 'slightly disgusted'")
     notes = []
+    text, read = _emoji_as_words(text)
+    if read:
+        notes.append("read " + ", ".join(f"{e} as '{words}'" for e, words in read))
+    foreign = sorted({_script(ch) for ch in text if ch.isalpha() and _script(ch) != "LATIN"})
+    if foreign:
+        notes.append(f"only English prompts are understood; this one is written in another script ({', '.join(foreign)}) and may be misread")
     if len(text) > MAX_PROMPT_CHARS:
         text = text[:MAX_PROMPT_CHARS].rstrip()
         notes.append(f"the prompt was cut to its first {MAX_PROMPT_CHARS} characters")
     return text, notes
+
+
+def _emoji_as_words(text: str) -> tuple[str, list[tuple[str, str]]]:
+    """Emoji replaced by their Unicode names, and the (emoji, words) pairs that were read."""
+    import emoji
+
+    read = []
+
+    def words(chars, data):
+        name = data["en"].strip(":").replace("_", " ")
+        read.append((chars, name))
+        return f" {name} "
+
+    text = emoji.replace_emoji(text, replace=words)
+    return " ".join(text.split()), list(dict.fromkeys(read))
+
+
+def _script(ch: str) -> str:
+    """The script of a letter, as the first word of its Unicode name (LATIN, CJK, CYRILLIC...)."""
+    return unicodedata.name(ch, "UNKNOWN").split()[0]
