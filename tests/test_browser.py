@@ -60,6 +60,15 @@ def page(url):
         browser.close()
 
 
+def wait_for_upload(page, component: str) -> None:
+    """Until the audio component has its file: its waveform shows while "Uploading 1 file..." is
+    still on screen, and a click on Generate then would send no audio."""
+    page.wait_for_function(
+        "sel => { const el = document.querySelector(sel); return el && !el.innerText.includes('Uploading') && /\\d:\\d\\d/.test(el.innerText); }",
+        arg=component,
+    )
+
+
 def video_duration(page) -> float:
     """Wait for the Generate tab's video to load its metadata; its duration in seconds."""
     page.wait_for_selector("#generate-video video[src]")
@@ -71,7 +80,7 @@ def video_duration(page) -> float:
 
 def test_upload_generate_and_watch(page):
     page.set_input_files("#generate-audio input[type=file]", EXAMPLE)
-    page.wait_for_selector("#generate-audio audio, #generate-audio [data-testid=waveform-Speech]", state="attached")
+    wait_for_upload(page, "#generate-audio")
     # A prompt that is markup stays text: nothing in it runs or renders.
     page.fill("#generate-text textarea", '<img src=x onerror="window.__injected=1"> slightly disgusted')
     page.click("#generate-button")
@@ -108,10 +117,10 @@ def toasts(page) -> list[str]:
 def test_webm_is_accepted_and_other_files_get_the_formats(page, url, webm, tmp_path):
     page.goto(url)
     page.set_input_files("#generate-audio input[type=file]", webm)
-    page.wait_for_selector("#generate-audio audio, #generate-audio [data-testid=waveform-Speech]", state="attached")
+    wait_for_upload(page, "#generate-audio")
+    assert not any("Invalid file type" in t for t in toasts(page))
     page.click("#generate-button")
     assert video_duration(page) > 3.0
-    assert not any("Invalid file type" in t for t in toasts(page))
     page.goto(url)
     (tmp_path / "notes.txt").write_text("not speech")
     page.set_input_files("#generate-audio input[type=file]", str(tmp_path / "notes.txt"))
@@ -123,12 +132,14 @@ def test_panel_labels_and_captions_are_not_covered(page, url):
     page.goto(url)
     page.get_by_role("tab", name="Compare").click()
     page.set_input_files("#compare-audio input[type=file]", EXAMPLE)
+    wait_for_upload(page, "#compare-audio")
     page.click("#compare-button")
     page.wait_for_selector("#compare-video video[src]")
     # Each panel's method name is drawn at the top centre of its third of the video.
     assert all(page.evaluate(HIT, ["#compare-video video", (2 * i + 1) / 4, 0.04]) for i in range(2))
     page.get_by_role("tab", name="Interpolate").click()
     page.set_input_files("#interpolate-audio input[type=file]", EXAMPLE)
+    wait_for_upload(page, "#interpolate-audio")
     page.click("#interpolate-button")
     page.wait_for_selector("#interpolate-strip img")
     # The α captions are drawn at the bottom centre of each fifth of the strip.
