@@ -71,7 +71,12 @@ def wait_for_upload(page, component: str) -> None:
 
 def video_duration(page) -> float:
     """Wait for the Generate tab's video to load its metadata; its duration in seconds."""
-    page.wait_for_selector("#generate-video video[src]")
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.wait_for_selector("#generate-video video[src]")
+    except PlaywrightTimeout:  # say what the page showed instead
+        raise AssertionError(f"no video; messages on the page: {toasts(page)}; audio box: {page.inner_text('#generate-audio')!r}") from None
     return page.eval_on_selector(
         "#generate-video video",
         "v => v.readyState >= 1 ? v.duration : new Promise(r => v.addEventListener('loadedmetadata', () => r(v.duration), {once: true}))",
