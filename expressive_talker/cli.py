@@ -26,7 +26,7 @@ def _render(args) -> None:
     wave = load_audio(args.audio, max_seconds=RENDER_MAX_SECONDS)
     if args.curves:
         weights, fps = read_curves(args.curves)
-        head = read_head_rotation(args.curves)
+        head = read_head_rotation(args.curves, len(weights))
         head = None if head is None else resample_curves(head, fps, args.fps)
         animation = Animation.from_weights(resample_curves(weights, fps, args.fps), head_rotation=head)
     else:

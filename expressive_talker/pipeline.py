@@ -76,7 +76,9 @@ class Animation:
 
     def head_track(self) -> np.ndarray:
         """(T,3) head rotation in degrees; zeros for a still head."""
-        return np.zeros((len(self.vertices), 3), np.float32) if self.head_rotation is None else self.head_rotation
+        from .export.curves import head_track
+
+        return head_track(self.head_rotation, len(self.vertices))
 
     def with_motion(self) -> "Animation":
         """The same animation through the motion layer (blinks, gaze, head, rest in silence)."""
@@ -214,7 +216,7 @@ def generate_video(
         from .export import export_animation
 
         exports = export_animation(
-            export_dir, animation.vertices, animation.arkit_weights(), animation.fps, stem=f"expressive-talker-{method}", head_rotation=animation.head_track()
+            export_dir, animation.vertices, animation.arkit_weights(), animation.fps, stem=f"expressive-talker-{method}", head_rotation=animation.head_rotation
         )
     return VideoResult(os.fspath(out_path), frames, [animation], exports, animation.notes)
 

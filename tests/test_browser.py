@@ -69,6 +69,13 @@ def wait_for_upload(page, component: str) -> None:
     )
 
 
+def submit(page, tab: str) -> None:
+    """Upload the example in a tab's speech box (ids ``TAB-audio``, ``TAB-button``), wait for the upload, press its button."""
+    page.set_input_files(f"#{tab}-audio input[type=file]", EXAMPLE)
+    wait_for_upload(page, f"#{tab}-audio")
+    page.click(f"#{tab}-button")
+
+
 def video_duration(page) -> float:
     """Wait for the Generate tab's video to load its metadata; its duration in seconds."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
@@ -136,16 +143,12 @@ def test_webm_is_accepted_and_other_files_get_the_formats(page, url, webm, tmp_p
 def test_panel_labels_and_captions_are_not_covered(page, url):
     page.goto(url)
     page.get_by_role("tab", name="Compare").click()
-    page.set_input_files("#compare-audio input[type=file]", EXAMPLE)
-    wait_for_upload(page, "#compare-audio")
-    page.click("#compare-button")
+    submit(page, "compare")
     page.wait_for_selector("#compare-video video[src]")
     # Each panel's method name is drawn at the top centre of its third of the video.
     assert all(page.evaluate(HIT, ["#compare-video video", (2 * i + 1) / 4, 0.04]) for i in range(2))
     page.get_by_role("tab", name="Interpolate").click()
-    page.set_input_files("#interpolate-audio input[type=file]", EXAMPLE)
-    wait_for_upload(page, "#interpolate-audio")
-    page.click("#interpolate-button")
+    submit(page, "interpolate")
     page.wait_for_selector("#interpolate-strip img")
     # The α captions are drawn at the bottom centre of each fifth of the strip.
     assert all(page.evaluate(HIT, ["#interpolate-strip img", (2 * i + 1) / 10, 0.94]) for i in range(5))

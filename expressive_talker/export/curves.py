@@ -61,7 +61,8 @@ def read_curves(path) -> tuple[np.ndarray, float]:
 HEAD_COLUMNS = ("headPitch", "headYaw", "headRoll")
 
 
-def _head_track(head_rotation, frames: int) -> np.ndarray:
+def head_track(head_rotation, frames: int) -> np.ndarray:
+    """(frames, 3) head angles in degrees for every export: zeros for a still head (None)."""
     return np.zeros((frames, 3)) if head_rotation is None else np.asarray(head_rotation, dtype=float).reshape(frames, 3)
 
 
@@ -71,16 +72,16 @@ def write_curves(path, weights: np.ndarray, fps: float, head_rotation: np.ndarra
         "fps": fps,
         "names": ARKIT_NAMES,
         "frames": np.round(weights, 5).tolist(),
-        "head_rotation_deg": np.round(_head_track(head_rotation, len(weights)), 4).tolist(),
+        "head_rotation_deg": np.round(head_track(head_rotation, len(weights)), 4).tolist(),
     }
     with open(path, "w", encoding="utf-8") as f:
         json.dump(doc, f)
 
 
-def read_head_rotation(path) -> np.ndarray | None:
-    """The ``head_rotation_deg`` track (T,3) of a curves JSON file, or None when it has none."""
+def read_head_rotation(path, frames: int) -> np.ndarray | None:
+    """The ``head_rotation_deg`` track (frames,3) of a curves JSON file that ``read_curves`` has
+    read (``frames``: its frame count), or None when it has none."""
     name = os.path.basename(os.fspath(path))
-    weights, _ = read_curves(path)  # the same checks, and the frame count to match
     with open(path, encoding="utf-8") as f:
         track = json.load(f).get("head_rotation_deg")
     if track is None:
@@ -89,8 +90,8 @@ def read_head_rotation(path) -> np.ndarray | None:
         values = np.asarray(track, dtype=np.float64)
     except (TypeError, ValueError):
         raise InputError(f'"head_rotation_deg" in {name} must be a list of [pitch, yaw, roll] numbers') from None
-    if values.shape != (len(weights), 3) or not np.all(np.isfinite(values)):
-        raise InputError(f'"head_rotation_deg" in {name} needs one finite [pitch, yaw, roll] per frame ({len(weights)} frames)')
+    if values.shape != (frames, 3) or not np.all(np.isfinite(values)):
+        raise InputError(f'"head_rotation_deg" in {name} needs one finite [pitch, yaw, roll] per frame ({frames} frames)')
     return values.astype(np.float32)
 
 
@@ -108,7 +109,7 @@ def write_curves_csv(path, weights: np.ndarray, fps: float, head_rotation: np.nd
     """The same curves as CSV: ``frame,time,<52 ARKit names>,headPitch,headYaw,headRoll``, one
     row per frame, time in seconds, head angles in degrees."""
     weights = np.asarray(weights, dtype=float)
-    head = _head_track(head_rotation, len(weights))
+    head = head_track(head_rotation, len(weights))
     with open(path, "w", encoding="utf-8", newline="") as f:
         out = csv.writer(f)
         out.writerow(["frame", "time", *ARKIT_NAMES, *HEAD_COLUMNS])

@@ -20,6 +20,7 @@ from scipy.spatial.transform import Rotation
 
 from ..face.motion import NECK_PIVOT, head_matrices
 from ..face.rig import ARKIT_NAMES, FaceRig, load_rig
+from .curves import head_track
 
 FLOAT, UINT32 = 5126, 5125
 ARRAY_BUFFER, ELEMENT_ARRAY_BUFFER = 34962, 34963
@@ -158,8 +159,8 @@ def write_glb(path, weights: np.ndarray, fps: float, rig: FaceRig | None = None,
         samplers.append({"input": times, "output": b.add(values, "VEC4" if channel == "rotation" else "VEC3"), "interpolation": "LINEAR"})
         channels.append({"sampler": len(samplers) - 1, "target": {"node": jaw_node, "path": channel}})
 
-    head = np.zeros((frames, 3)) if head_rotation is None else np.asarray(head_rotation, dtype=np.float64).reshape(frames, 3)
-    samplers.append({"input": times, "output": b.add(Rotation.from_matrix(head_matrices(head)).as_quat(), "VEC4"), "interpolation": "LINEAR"})
+    head = Rotation.from_matrix(head_matrices(head_track(head_rotation, frames))).as_quat()
+    samplers.append({"input": times, "output": b.add(head, "VEC4"), "interpolation": "LINEAR"})
     channels.append({"sampler": len(samplers) - 1, "target": {"node": neck_node, "path": "rotation"}})
 
     blob = b.blob()

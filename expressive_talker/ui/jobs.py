@@ -231,12 +231,13 @@ class Jobs:
         wave = load_audio(examples[0]["audio"])[:SAMPLE_RATE] if examples else np.zeros(SAMPLE_RATE, np.float32)
         try:
             methods = pipeline.available_methods(s.weights_dir)
-            for method in methods:
-                animation = pipeline.animate_speech(wave, "calm", method, weights_dir=s.weights_dir)
-            if methods:  # one whole Generate (render, encode, exports), then the other frame sizes
+            if methods:  # one whole Generate (render, encode, exports), the other methods, the other frame sizes
                 with tempfile.TemporaryDirectory() as folder:
                     renderer = self.renderers.get(s.video_size)
-                    pipeline.generate_video(wave, "calm", os.path.join(folder, "warm.mp4"), methods[0], size=s.video_size, export_dir=folder, renderer=renderer, weights_dir=s.weights_dir)
+                    result = pipeline.generate_video(wave, "calm", os.path.join(folder, "warm.mp4"), methods[0], size=s.video_size, export_dir=folder, renderer=renderer, weights_dir=s.weights_dir)
+                for method in methods[1:]:
+                    pipeline.animate_speech(wave, "calm", method, weights_dir=s.weights_dir)
+                animation = result.animations[0]
                 for size in (s.compare_size, s.still_size):
                     self.renderers.get(size).render(animation.vertices[0], animation.arkit_weights()[0], animation.head_track()[0])
         except Exception:  # a broken install shows itself on the first request, with its message
