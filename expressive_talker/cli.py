@@ -164,6 +164,23 @@ def _embed_text(args) -> None:
         print(label.ljust(width) + "  " + "  ".join(f"{v:{col}.3f}" for v in row))
 
 
+def _read_prompt(args) -> None:
+    from .audio.features import default_threads
+    from .text import normalize_prompt
+    from .text.reading import read_prompt
+
+    normalize_prompt(args.prompt)  # fail on an empty prompt before loading a model
+    _budget_torch_threads(default_threads())
+    reading = read_prompt(args.prompt, args.method, **_weights(args))
+    if args.json:
+        print(json.dumps(reading.to_dict(), ensure_ascii=False))
+        return
+    print(reading.summary())
+    print("mix: " + ", ".join(f"{emotion} {share:.0%}" for emotion, share in reading.mix.items() if share >= 0.01))
+    for note in reading.notes:
+        print(f"note: {note}")
+
+
 def _budget_torch_threads(threads: int) -> None:
     import torch
 
@@ -274,6 +291,13 @@ def build_parser() -> argparse.ArgumentParser:
     embed.add_argument("--adapter", help="minilm: a text adapter file, e.g. weights/ours/text_adapter.safetensors")
     embed.add_argument("--json", action="store_true", help="print JSON instead of a table")
     embed.set_defaults(run=_embed_text)
+
+    read = commands.add_parser("read-prompt", help="how a model reads an expression prompt: emotion, intensity, mix, confidence, notes")
+    read.add_argument("prompt", help='e.g. "slightly disgusted"')
+    read.add_argument("--method", choices=METHODS, default="ours", help="ours or expclip (faceformer takes no prompt)")
+    read.add_argument("--weights", help="weights folder (default: weights/ or EXPRESSIVE_TALKER_WEIGHTS)")
+    read.add_argument("--json", action="store_true", help='print {"emotion", "intensity", "mix", "confidence", "notes"}')
+    read.set_defaults(run=_read_prompt)
 
     evaluate = commands.add_parser("evaluate", help="vertex errors and expression accuracies on a corpus split")
     evaluate.add_argument("--methods", default="ours", help="comma-separated: ours, faceformer, expclip, ours-no-cross, ...")

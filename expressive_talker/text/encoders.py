@@ -47,7 +47,9 @@ class TextEncoder:
     dim: int
     max_tokens: int
 
-    def encode(self, prompts) -> TextEmbedding:
+    def encode(self, prompts, log_notes: bool = True) -> TextEmbedding:
+        """Unit vectors of the prompts; their notes are logged as warnings unless ``log_notes`` is
+        False (a caller that encodes the same prompt a second time)."""
         if isinstance(prompts, str):
             prompts = [prompts]
         prompts = list(prompts)
@@ -65,7 +67,7 @@ class TextEncoder:
                 short = text if len(text) <= 40 else text[:37] + "..."
                 prompt_notes = [f"the prompt '{short}' is longer than {self.max_tokens} tokens; only the start was used"]
             notes += prompt_notes
-        for note in notes:
+        for note in notes if log_notes else ():
             log.warning(note)
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         return TextEmbedding((vectors / np.maximum(norms, 1e-12)).astype(np.float32), clean, notes)

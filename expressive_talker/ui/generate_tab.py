@@ -7,6 +7,7 @@ import gradio as gr
 from ..pipeline import METHOD_LABELS, METHODS
 from .examples import load_examples
 from .jobs import VIDEO_EVENTS
+from .prompt_reading import add_prompt_reading
 
 METHOD_CHOICES = [(METHOD_LABELS[m], m) for m in METHODS]
 STILL_LABEL = "Still face: the model's raw output (no blinks, gaze, head motion or rest in silence)"
@@ -21,8 +22,10 @@ def build_generate_tab(jobs) -> None:
     with gr.Row():
         with gr.Column():
             audio = gr.Audio(sources=["upload", "microphone"], type="filepath", format=None, label="Speech", elem_id="generate-audio")
+            method = gr.Radio(METHOD_CHOICES, value="ours", label="Method", render=False)  # shown below the reading
             text = gr.Textbox(label="Expression", placeholder="e.g. slightly disgusted", value="slightly disgusted", max_lines=3, elem_id="generate-text")
-            method = gr.Radio(METHOD_CHOICES, value="ours", label="Method")
+            add_prompt_reading(jobs, text, method, elem_id="generate-reading")
+            method.render()
             still = gr.Checkbox(False, label=STILL_LABEL, elem_id="generate-still")
             button = gr.Button("Generate", variant="primary", elem_id="generate-button")
         with gr.Column():

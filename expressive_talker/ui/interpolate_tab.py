@@ -8,6 +8,7 @@ import gradio as gr
 
 from .examples import load_examples
 from .jobs import VIDEO_EVENTS
+from .prompt_reading import add_prompt_reading
 
 # Pairs far apart on the face, so the blend shows (the paper's Fig. 7 blends happy and disgusted).
 BLEND_EXAMPLES = (
@@ -25,8 +26,10 @@ def build_interpolate_tab(jobs) -> None:
     with gr.Row():
         with gr.Column():
             audio = gr.Audio(sources=["upload", "microphone"], type="filepath", format=None, label="Speech", elem_id="interpolate-audio")
-            text_a = gr.Textbox(label="Prompt A", value="happy", max_lines=3)
-            text_b = gr.Textbox(label="Prompt B", value="furious", max_lines=3)
+            text_a = gr.Textbox(label="Prompt A", value="happy", max_lines=3, elem_id="interpolate-text-a")
+            add_prompt_reading(jobs, text_a, elem_id="interpolate-reading-a")
+            text_b = gr.Textbox(label="Prompt B", value="furious", max_lines=3, elem_id="interpolate-text-b")
+            add_prompt_reading(jobs, text_b, elem_id="interpolate-reading-b")
             alpha = gr.Slider(0.0, 1.0, value=0.5, step=0.05, label="α (0 = A, 1 = B)")
             button = gr.Button("Interpolate", variant="primary", elem_id="interpolate-button")
         with gr.Column():

@@ -237,6 +237,7 @@ class Jobs:
                     result = pipeline.generate_video(wave, "calm", os.path.join(folder, "warm.mp4"), methods[0], size=s.video_size, export_dir=folder, renderer=renderer, weights_dir=s.weights_dir)
                 for method in methods[1:]:
                     pipeline.animate_speech(wave, "calm", method, weights_dir=s.weights_dir)
+                self.read_prompt("calm", methods[0])  # the plain encoder and the descriptions it compares with
                 animation = result.animations[0]
                 for size in (s.compare_size, s.still_size):
                     self.renderers.get(size).render(animation.vertices[0], animation.arkit_weights()[0], animation.head_track()[0])
@@ -250,6 +251,17 @@ class Jobs:
         if method not in pipeline.METHODS:
             raise InputError(f"unknown method {method!r}; choose one of {', '.join(pipeline.METHODS)}")
         return method
+
+    def read_prompt(self, text, method="ours") -> str:
+        """How the method reads the prompt, as the line under the prompt box ("" while the box is
+        empty or for a method that takes no prompt: typing never raises an error)."""
+        from ..text.reading import read_prompt
+
+        try:
+            reading = read_prompt(text, self._check_method(method), self.settings.weights_dir)
+        except InputError:
+            return ""
+        return "\n\n".join([f"**{reading.summary()}**"] + [f"⚠ {note}" for note in reading.notes])
 
     def _generate(self, audio, text, method="ours", still=False, progress=gr.Progress()):
         s = self.settings
