@@ -89,14 +89,28 @@ def _seconds(code: str, rate: int) -> float:
     return int(hh) * 3600 + int(mm) * 60 + int(ss) + (int(ff) + float(f"0.{sub or 0}")) / rate
 
 
+def _timecode_rate(codes: list[str]) -> int | None:
+    """The timecode's frame rate: where the second turns over, the frame number wraps by the rate
+    less one step; a file that never reaches a new second gets the smallest common rate above
+    its largest frame number."""
+    parts = np.asarray([[int(g) for g in TIMECODE.match(c).groups()[:4]] for c in codes])
+    seconds, ff = parts[:, 0] * 3600 + parts[:, 1] * 60 + parts[:, 2], parts[:, 3]
+    same = np.diff(seconds) == 0
+    turn = np.flatnonzero(np.diff(seconds) == 1)
+    if len(turn) and same.any():
+        step = int(np.median(np.diff(ff)[same]))
+        return int(ff[turn[0]] - ff[turn[0] + 1] + step)
+    return next((r for r in TIMECODE_RATES if r > ff.max()), None)
+
+
 def read_livelink(path, timecode_fps: int | None = None) -> tuple[np.ndarray, float, np.ndarray]:
     """A Live Link Face CSV -> (weights (T,52) in this project's order, fps, head rotation (T,3)
     degrees as ``curves.head_track`` defines it).
 
     Columns are found by name (any case; unknown columns are ignored, missing shapes are zero).
-    The frame rate is that of the rows' timecodes; the timecode's own rate is ``timecode_fps``,
-    or the smallest common rate above the largest frame number (pass it for a clip shorter than
-    a second, whose frame numbers never reach the rate).
+    The frame rate is that of the rows' timecodes. The timecode's own rate is ``timecode_fps``, or
+    read from where the frame number wraps at a new second; a clip that never reaches a new
+    second gets the smallest common rate above its largest frame number (pass the rate for it).
     """
     name = os.path.basename(os.fspath(path))
     try:
@@ -126,10 +140,9 @@ def read_livelink(path, timecode_fps: int | None = None) -> tuple[np.ndarray, fl
     weights[:, [INDEX[n] for n in shapes]] = table.reshape(len(codes), len(shapes))
     yaw, pitch, roll = np.degrees(head).T
     head_rotation = np.stack([pitch, -yaw, -roll], 1).astype(np.float32)
-    largest = max(int(TIMECODE.match(c).group(4)) for c in codes)
-    rate = timecode_fps or next((r for r in TIMECODE_RATES if r > largest), None)
+    rate = timecode_fps or _timecode_rate(codes)
     if rate is None:
-        raise InputError(f"{name} has frame number {largest} in its timecodes: more than any common frame rate")
+        raise InputError(f"the frame numbers in {name}'s timecodes fit no common frame rate: pass the timecode rate")
     if len(codes) < 2:
         return weights, float(rate), head_rotation
     times = np.asarray([_seconds(c, rate) for c in codes])

@@ -15,13 +15,12 @@ audio (met4citizen/TalkingHead, MIT; README Appendix F, ``animFactory`` in modul
 from __future__ import annotations
 
 import json
-import os
 
 import numpy as np
 
 from ..errors import InputError
 from ..face.rig import ARKIT_NAMES, INDEX, NUM_BLENDSHAPES
-from .curves import head_track
+from .curves import head_track, load_json
 
 HEAD_TARGETS = ("headRotateX", "headRotateY", "headRotateZ")  # pitch, yaw, roll
 
@@ -46,14 +45,7 @@ def read_talkinghead(path) -> tuple[np.ndarray, float, np.ndarray]:
     Targets other than ARKit's and the head's (visemes, TalkingHead's extras) are ignored; a
     single frame gets 30 fps.
     """
-    name = os.path.basename(os.fspath(path))
-    try:
-        with open(path, encoding="utf-8") as f:
-            anim = json.load(f)
-    except FileNotFoundError:
-        raise InputError(f"TalkingHead file not found: {path}") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"{name} is not a readable JSON file: {exc}") from None
+    anim, name = load_json(path, "TalkingHead")
     if not isinstance(anim, dict) or not isinstance(anim.get("dt"), list) or not isinstance(anim.get("vs"), dict):
         raise InputError(f'{name} must be a TalkingHead animation: an object with "dt" and "vs"')
     try:
