@@ -8,9 +8,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy.spatial.transform import Rotation
 
 from expressive_talker.errors import InputError
 from expressive_talker.export import read_livelink, read_talkinghead, write_livelink, write_talkinghead
+from expressive_talker.face.motion import head_matrices
 from expressive_talker.face.rig import ARKIT_NAMES, INDEX
 
 # A take recorded by the Live Link Face app (credit and licence in tests/data/livelink/README.md).
@@ -149,6 +151,16 @@ def test_talkinghead_head_rotation_is_radians_on_the_head_bones_axes(tmp_path):
         assert np.allclose(vs[target], np.radians(12.0), atol=1e-6)
         others = [v for k, v in vs.items() if k != target]
         assert not np.any(others)
+
+
+def test_talkinghead_head_turns_the_head_as_the_renderer_does(tmp_path):
+    # Pitch, yaw and roll together: three.js's XYZ Euler angles make the same rotation as the
+    # renderer's yaw · pitch · roll.
+    weights, head = _head_only(pitch=6.0, yaw=-9.0, roll=4.0)
+    write_talkinghead(tmp_path / "h.json", weights, 30.0, head)
+    vs = json.loads((tmp_path / "h.json").read_text())["vs"]
+    threejs = Rotation.from_euler("XYZ", [vs["headRotateX"][0], vs["headRotateY"][0], vs["headRotateZ"][0]])
+    assert np.allclose(threejs.as_matrix(), head_matrices(head[:1])[0], atol=1e-5)
 
 
 def test_talkinghead_rejects_ragged_tracks(tmp_path):

@@ -14,8 +14,9 @@ One header row, then one row per frame::
 - The 52 shapes are Apple's ARKit names with a capital first letter, in the app's order below.
 - Rotations are radians. In the app's recordings ``LeftEyeYaw`` rises with eyeLookInLeft and
   ``RightEyeYaw`` with eyeLookOutRight, so yaw > 0 turns towards the face's own right, and
-  pitch > 0 looks down. The head follows the same convention (Unreal's rotator in the face's
-  frame); roll > 0 tilts the top of the head towards the face's own left.
+  pitch > 0 looks down. The head columns are taken to follow the same convention (both are
+  Unreal rotators in the face's frame; no recording with head rotation was at hand to measure
+  it), which makes roll > 0 tilt the top of the head towards the face's own left.
 
 This project's head track (``curves.head_track``: pitch, yaw, roll in degrees; yaw > 0 to the
 face's own left, roll > 0 to its own right) becomes ``HeadPitch = pitch``, ``HeadYaw = -yaw``,
@@ -47,14 +48,13 @@ LIVELINK_SHAPES = (
     "browDownLeft", "browDownRight", "browInnerUp", "browOuterUpLeft", "browOuterUpRight",
     "cheekPuff", "cheekSquintLeft", "cheekSquintRight", "noseSneerLeft", "noseSneerRight", "tongueOut",
 )  # fmt: skip
-assert sorted(LIVELINK_SHAPES) == sorted(INDEX), "Live Link's 52 shapes are ARKit's 52"
 ROTATION_COLUMNS = (
     "HeadYaw", "HeadPitch", "HeadRoll",
     "LeftEyeYaw", "LeftEyePitch", "LeftEyeRoll", "RightEyeYaw", "RightEyePitch", "RightEyeRoll",
 )  # fmt: skip
 HEADER = ("Timecode", "BlendShapeCount", *(n[0].upper() + n[1:] for n in LIVELINK_SHAPES), *ROTATION_COLUMNS)
 BLENDSHAPE_COUNT = len(LIVELINK_SHAPES) + len(ROTATION_COLUMNS)  # 61, as the app writes
-# Timecode rates a reader may meet; the smallest one above the largest frame number is taken.
+# Timecode rates a reader may guess among when a clip never reaches a new second.
 TIMECODE_RATES = (24, 25, 30, 48, 50, 60, 120)
 TIMECODE = re.compile(r"^(\d+):(\d\d):(\d\d)[:;](\d+)(?:\.(\d+))?$")
 

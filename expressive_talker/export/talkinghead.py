@@ -8,8 +8,11 @@ audio (met4citizen/TalkingHead, MIT; README Appendix F, ``animFactory`` in modul
 - ``dt`` are milliseconds. TalkingHead keys value ``i`` at ``dt[0] + ... + dt[i]`` after the audio
   starts, so ``dt[0]`` is 0 and frame ``i`` lands at ``i / fps`` seconds.
 - The head track rides in TalkingHead's own custom targets ``headRotateX/Y/Z``: Euler angles in
-  radians (limited to ±1) applied to the avatar's Head bone, x to the avatar's left, y up, z
-  forward: the same axes and signs as this project's pitch, yaw and roll (``curves.head_track``).
+  radians (limited to ±1) multiplied onto the avatar's Head bone, whose axes on the Mixamo-style
+  skeletons TalkingHead drives are x to the avatar's left, y up, z forward (its own templates nod
+  "yes" and look sad with x > 0: face down). Those are this project's pitch, yaw and roll axes
+  and signs (``curves.head_track``); three.js composes them in XYZ order where this project
+  turns yaw·pitch·roll, so the angles are converted to give the same head rotation.
 """
 
 from __future__ import annotations
@@ -17,8 +20,10 @@ from __future__ import annotations
 import json
 
 import numpy as np
+from scipy.spatial.transform import Rotation
 
 from ..errors import InputError
+from ..face.motion import head_matrices
 from ..face.rig import ARKIT_NAMES, INDEX, NUM_BLENDSHAPES
 from .curves import head_track, load_json
 
@@ -31,7 +36,8 @@ def write_talkinghead(path, weights: np.ndarray, fps: float, head_rotation: np.n
     frames = len(weights)
     # Milliseconds from the frames' rounded times, so the keys add up to i / fps without drift.
     times = np.round(np.arange(frames) * 1000.0 / fps, 3)
-    head = np.radians(head_track(head_rotation, frames))
+    # (pitch, yaw, roll) turned yaw·pitch·roll -> the XYZ Euler angles three.js applies.
+    head = Rotation.from_matrix(head_matrices(head_track(head_rotation, frames))).as_euler("XYZ")
     values = {name: np.round(weights[:, i], 5).tolist() for i, name in enumerate(ARKIT_NAMES)}
     values.update({name: np.round(head[:, i], 6).tolist() for i, name in enumerate(HEAD_TARGETS)})
     anim = {"name": "expressive-talker", "dt": np.round(np.diff(times, prepend=0.0), 3).tolist(), "vs": values}
@@ -65,6 +71,7 @@ def read_talkinghead(path) -> tuple[np.ndarray, float, np.ndarray]:
     for k, v in tracks.items():
         if k in INDEX:
             weights[:, INDEX[k]] = v
-    head = np.stack([tracks.get(k, np.zeros(frames)) for k in HEAD_TARGETS], 1)
+    xyz = np.stack([tracks.get(k, np.zeros(frames)) for k in HEAD_TARGETS], 1)
+    yaw, pitch, roll = Rotation.from_euler("XYZ", xyz).as_euler("YXZ", degrees=True).T
     fps = 1000.0 * (frames - 1) / steps.sum() if frames > 1 else 30.0
-    return weights, float(round(fps, 3)), np.degrees(head).astype(np.float32)
+    return weights, float(round(fps, 3)), np.stack([pitch, yaw, roll], 1).astype(np.float32)
