@@ -99,7 +99,8 @@ def _timecode_rate(codes: list[str]) -> int | None:
     turn = np.flatnonzero(np.diff(seconds) == 1)
     if len(turn) and same.any():
         step = int(np.median(np.diff(ff)[same]))
-        return int(ff[turn[0]] - ff[turn[0] + 1] + step)
+        rate = int(ff[turn[0]] - ff[turn[0] + 1] + step)
+        return rate if rate > ff.max() else None  # frame numbers at or above the rate: not a timecode
     return next((r for r in TIMECODE_RATES if r > ff.max()), None)
 
 
