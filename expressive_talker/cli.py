@@ -251,7 +251,7 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--alpha", type=float, help="blend towards --text-b, 0 to 1 (default 0)")
     generate.add_argument("--method", choices=METHODS, default="ours")
     generate.add_argument("--out", required=True, help="output .mp4")
-    generate.add_argument("--export-dir", help="also write vertices .npy, ARKit curves .json/.csv and an animated .glb here")
+    generate.add_argument("--export-dir", help="also write vertices .npy, ARKit curves .json/.csv, an animated .glb, a Live Link Face .csv and a TalkingHead .json here")
     generate.add_argument("--size", type=_size, default=512, help="frame width and height in pixels (256-1024)")
     generate.add_argument("--max-seconds", type=_seconds, default=None, help="longest audio accepted (default 60)")
     generate.add_argument("--weights", help="weights folder (default: weights/ or EXPRESSIVE_TALKER_WEIGHTS)")

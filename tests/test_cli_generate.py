@@ -8,6 +8,8 @@ import sys
 import numpy as np
 import pytest
 
+from expressive_talker.export import EXPORT_FORMATS, read_livelink, read_talkinghead
+
 from .helpers import make_tiny_weights, probe, write_tone
 
 pytestmark = pytest.mark.slow
@@ -31,8 +33,13 @@ def test_generate_writes_video_and_every_export(tmp_path, weights):
     report = json.loads(result.stdout)
     frames, has_audio, video = probe(out)
     assert frames == report["frames"] == 30 and has_audio and "256x256" in video
-    assert sorted(report["exports"]) == ["csv", "glb", "json", "npy"]
+    assert sorted(report["exports"]) == sorted(EXPORT_FORMATS)
     assert np.load(report["exports"]["npy"]).shape[0] == 30
+    assert report["exports"]["livelink"].endswith("expressive-talker-ours-livelink.csv")
+    assert report["exports"]["talkinghead"].endswith("expressive-talker-ours-talkinghead.json")
+    weights, fps, _ = read_livelink(report["exports"]["livelink"])
+    assert weights.shape == (30, 52) and fps == 30
+    assert read_talkinghead(report["exports"]["talkinghead"])[0].shape == (30, 52)
 
 
 def test_generate_blends_two_prompts(tmp_path, weights):

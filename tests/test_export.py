@@ -7,7 +7,7 @@ import pygltflib
 import pytest
 
 from expressive_talker.errors import InputError
-from expressive_talker.export import EXPORT_FORMATS, export_animation, read_curves, read_curves_csv, write_curves_csv, write_glb
+from expressive_talker.export import EXPORT_FORMATS, export_animation, read_curves, read_curves_csv, read_livelink, read_talkinghead, write_curves_csv, write_glb
 from expressive_talker.face.rig import ARKIT_NAMES, INDEX, load_rig
 
 from .helpers import jaw_curves
@@ -82,3 +82,6 @@ def test_export_animation_writes_every_format(tmp_path):
     assert json.loads(open(paths["json"]).read())["names"] == ARKIT_NAMES
     assert read_curves_csv(paths["csv"])[0].shape == (8, 52)
     assert pygltflib.GLTF2().load(paths["glb"]).animations[0].name == "speech"
+    assert paths["livelink"].endswith("clip-livelink.csv") and paths["talkinghead"].endswith("clip-talkinghead.json")
+    assert np.abs(read_livelink(paths["livelink"], timecode_fps=30)[0] - w).max() < 1e-4
+    assert np.abs(read_talkinghead(paths["talkinghead"])[0] - w).max() < 1e-4

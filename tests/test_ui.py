@@ -8,7 +8,7 @@ import pygltflib
 import pytest
 from PIL import Image
 
-from expressive_talker.export import read_curves, read_curves_csv
+from expressive_talker.export import EXPORT_FILES, read_curves, read_curves_csv, read_livelink, read_talkinghead
 
 from .helpers import duration, make_tiny_weights, probe, write_tone
 
@@ -63,13 +63,17 @@ def test_generate_returns_video_and_exports_that_parse(app, speech):
     client, _ = app
     video, files = client.predict(handle_file(speech), "slightly disgusted", "ours", api_name="/generate")
     check_video(video, 1.2, width=256)
-    by_ext = {f.rsplit(".", 1)[1]: f for f in files}
-    assert sorted(by_ext) == ["csv", "glb", "json", "npy"]
-    assert np.load(by_ext["npy"]).shape[:1] == (36,)
-    assert read_curves(by_ext["json"])[0].shape == (36, 52)
-    weights, fps = read_curves_csv(by_ext["csv"])
+    # format -> file by the longest matching ending ("-livelink.csv" before ".csv")
+    by_format = {max((k for k, end in EXPORT_FILES.items() if f.endswith(end)), key=lambda k: len(EXPORT_FILES[k])): f for f in files}
+    assert sorted(by_format) == sorted(EXPORT_FILES) and len(files) == len(EXPORT_FILES)
+    assert np.load(by_format["npy"]).shape[:1] == (36,)
+    assert read_curves(by_format["json"])[0].shape == (36, 52)
+    weights, fps = read_curves_csv(by_format["csv"])
     assert weights.shape == (36, 52) and fps == FPS
-    assert len(pygltflib.GLTF2().load(by_ext["glb"]).meshes[0].primitives[0].targets) == 52
+    assert len(pygltflib.GLTF2().load(by_format["glb"]).meshes[0].primitives[0].targets) == 52
+    livelink, fps, _ = read_livelink(by_format["livelink"])
+    assert fps == FPS and np.abs(livelink - weights).max() < 1e-4  # the same curves as the CSV
+    assert np.abs(read_talkinghead(by_format["talkinghead"])[0] - weights).max() < 1e-4
 
 
 def test_generate_still_face_gives_the_raw_output(app, speech):

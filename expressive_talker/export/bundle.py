@@ -1,4 +1,5 @@
-"""Every download of one animation at once: vertices .npy, ARKit curves .json and .csv, .glb."""
+"""Every download of one animation at once: vertices .npy, ARKit curves .json and .csv, .glb,
+Unreal's Live Link Face CSV and TalkingHead's animation JSON."""
 
 from __future__ import annotations
 
@@ -8,24 +9,39 @@ import numpy as np
 
 from .curves import write_curves, write_curves_csv
 from .gltf import write_glb
+from .livelink import write_livelink
+from .talkinghead import write_talkinghead
 
-EXPORT_FORMATS = ("npy", "json", "csv", "glb")
+# Format -> how its file name ends after the stem.
+EXPORT_FILES = {
+    "npy": ".npy",
+    "json": ".json",
+    "csv": ".csv",
+    "glb": ".glb",
+    "livelink": "-livelink.csv",
+    "talkinghead": "-talkinghead.json",
+}
+EXPORT_FORMATS = tuple(EXPORT_FILES)
 
 
 def export_animation(folder, vertices: np.ndarray, weights: np.ndarray, fps: float, stem: str = "animation", rig=None, head_rotation=None) -> dict[str, str]:
     """Write ``stem.npy`` (vertices T×V×3, metres), ``stem.json`` / ``stem.csv`` (ARKit weights
-    and the head rotation track) and ``stem.glb`` (head with morph targets + animation, the head
-    turning about the neck) into ``folder``; returns format -> path.
+    and the head rotation track), ``stem.glb`` (head with morph targets + animation, the head
+    turning about the neck), ``stem-livelink.csv`` (Unreal's Live Link Face take) and
+    ``stem-talkinghead.json`` (TalkingHead's ``speakAudio`` animation) into ``folder``; returns
+    format -> path.
 
     ``weights`` are the ARKit weights that best explain ``vertices`` (``FaceRig.solve``): the
-    curves and the .glb are that projection, the .npy holds the vertices exactly (in the head's
-    own frame: the head rotation is not applied to them). ``head_rotation`` (T,3) degrees:
-    pitch, yaw, roll (zeros when None).
+    curves, the .glb and the engine files are that projection, the .npy holds the vertices
+    exactly (in the head's own frame: the head rotation is not applied to them).
+    ``head_rotation`` (T,3) degrees: pitch, yaw, roll (zeros when None).
     """
     os.makedirs(folder, exist_ok=True)
-    paths = {fmt: os.path.join(folder, f"{stem}.{fmt}") for fmt in EXPORT_FORMATS}
+    paths = {fmt: os.path.join(folder, stem + ending) for fmt, ending in EXPORT_FILES.items()}
     np.save(paths["npy"], np.asarray(vertices, dtype=np.float32), allow_pickle=False)
     write_curves(paths["json"], weights, fps, head_rotation)
     write_curves_csv(paths["csv"], weights, fps, head_rotation)
     write_glb(paths["glb"], weights, fps, rig, head_rotation)
+    write_livelink(paths["livelink"], weights, fps, head_rotation)
+    write_talkinghead(paths["talkinghead"], weights, fps, head_rotation)
     return paths

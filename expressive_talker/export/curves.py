@@ -21,16 +21,21 @@ from ..errors import InputError
 from ..face.rig import ARKIT_NAMES, INDEX, NUM_BLENDSHAPES
 
 
-def read_curves(path) -> tuple[np.ndarray, float]:
-    """A curves JSON file -> (weights (T,52) in this project's order, fps)."""
+def load_json(path, kind: str = "curves"):
+    """(the parsed JSON document, the file's name) of a ``kind`` file, or one clear InputError."""
     name = os.path.basename(os.fspath(path))
     try:
         with open(path, encoding="utf-8") as f:
-            doc = json.load(f)
+            return json.load(f), name
     except FileNotFoundError:
-        raise InputError(f"curves file not found: {path}") from None
+        raise InputError(f"{kind} file not found: {path}") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InputError(f"{name} is not a readable JSON file: {exc}") from None
+
+
+def read_curves(path) -> tuple[np.ndarray, float]:
+    """A curves JSON file -> (weights (T,52) in this project's order, fps)."""
+    doc, name = load_json(path)
     if not isinstance(doc, dict) or not {"fps", "names", "frames"} <= doc.keys():
         raise InputError(f'{name} must be an object with "fps", "names" and "frames"')
     names, frames, fps = doc["names"], doc["frames"], doc["fps"]

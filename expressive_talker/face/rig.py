@@ -49,6 +49,20 @@ EYE_YAW_DEG = 30.0
 EYE_PITCH_DEG = 25.0
 
 
+def eye_angles(weights) -> np.ndarray:
+    """(T,52) eyeLook* weights -> (T, 2, 2) eyeball angles in degrees, ``[left, right] x [yaw, pitch]``:
+    yaw about the head's y axis (> 0 looks to the face's own left), pitch about its x axis (> 0
+    looks down). The one eyeLook*-to-angle scale the renderer, the .glb and the exports share."""
+    w = np.atleast_2d(np.asarray(weights, dtype=np.float64))
+    out = []
+    # "In" turns towards the nose: for the left eye (at +x) that is towards -x.
+    for side, inward in (("Left", -1.0), ("Right", 1.0)):
+        yaw = (w[:, INDEX[f"eyeLookIn{side}"]] - w[:, INDEX[f"eyeLookOut{side}"]]) * inward * EYE_YAW_DEG
+        pitch = (w[:, INDEX[f"eyeLookDown{side}"]] - w[:, INDEX[f"eyeLookUp{side}"]]) * EYE_PITCH_DEG
+        out.append(np.stack([yaw, pitch], 1))
+    return np.stack(out, 1)
+
+
 @dataclass(frozen=True)
 class RigidMotion:
     """A rotation about a pivot plus a slide along the rotation axis, scalable by a weight."""
@@ -146,14 +160,9 @@ class FaceRig:
 
     def eye_rotations(self, weights) -> tuple[np.ndarray, np.ndarray]:
         """(T,52) -> rotation matrices (T,3,3) for the left and right eyeball."""
-        w = np.atleast_2d(np.asarray(weights, dtype=np.float64))
-        out = []
-        # "In" turns towards the nose: for the left eye (at +x) that is towards -x.
-        for side, inward in (("Left", -1.0), ("Right", 1.0)):
-            yaw = (w[:, INDEX[f"eyeLookIn{side}"]] - w[:, INDEX[f"eyeLookOut{side}"]]) * inward * EYE_YAW_DEG
-            pitch = (w[:, INDEX[f"eyeLookDown{side}"]] - w[:, INDEX[f"eyeLookUp{side}"]]) * EYE_PITCH_DEG
-            out.append(Rotation.from_euler("yx", np.stack([yaw, pitch], 1), degrees=True).as_matrix())
-        return out[0], out[1]
+        angles = eye_angles(weights)
+        left, right = (Rotation.from_euler("yx", angles[:, i], degrees=True).as_matrix() for i in range(2))
+        return left, right
 
     def eye_vertices(self, weights) -> tuple[np.ndarray, np.ndarray]:
         """(T,52) -> left and right eyeball vertices (T,Ve,3)."""

@@ -17,7 +17,8 @@ def build_generate_tab(jobs) -> None:
     gr.Markdown(
         "Upload speech (or record it, or pick an example), describe the expression in your own words, "
         "and get a video of the face speaking it. The downloads hold the animation: vertices (`.npy`), "
-        "ARKit blendshape curves (`.json`, `.csv`) and an animated `.glb` for Blender or three.js."
+        "ARKit blendshape curves (`.json`, `.csv`), an animated `.glb` for Blender or three.js, a Live Link Face "
+        "take for Unreal (`-livelink.csv`) and a TalkingHead animation (`-talkinghead.json`)."
     )
     with gr.Row():
         with gr.Column():
