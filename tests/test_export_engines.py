@@ -63,14 +63,16 @@ def test_livelink_round_trips_the_curves_and_the_head(tmp_path):
 
 
 @pytest.mark.parametrize("fps", [25.0, 30.0, 60.0])
-def test_livelink_timecode_advances_one_frame_per_row(tmp_path, fps):
+def test_livelink_timecode_is_the_apps_60_fps_timecode_of_each_row(tmp_path, fps):
     frames = int(2.5 * fps)
     write_livelink(tmp_path / "a.csv", np.zeros((frames, 52)), fps)
     for i, row in enumerate(_rows(tmp_path / "a.csv")):
         hh, mm, ss, ff, sub = re.fullmatch(r"(\d\d):(\d\d):(\d\d):(\d\d)\.(\d\d\d)", row["Timecode"]).groups()
-        assert int(ff) < fps and sub == "000"
-        assert ((int(hh) * 60 + int(mm)) * 60 + int(ss)) * fps + int(ff) == i
+        assert int(ff) < 60
+        assert (int(hh) * 60 + int(mm)) * 60 + int(ss) + (int(ff) + int(sub) / 1000) / 60 == pytest.approx(i / fps, abs=1e-5)
     assert read_livelink(tmp_path / "a.csv")[1] == fps
+    write_livelink(tmp_path / "short.csv", np.zeros((20, 52)), fps)  # never reaches a new second
+    assert read_livelink(tmp_path / "short.csv")[1] == fps
 
 
 def test_livelink_head_angles_are_radians_with_the_apps_signs(tmp_path):

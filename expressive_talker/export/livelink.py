@@ -8,8 +8,8 @@ One header row, then one row per frame::
     00:00:00:00.000,61,0.000000,...
 
 - ``Timecode`` is ``HH:MM:SS:FF.mmm``: a frame number ``FF`` within the second and a sub-frame
-  fraction. This writer starts at ``00:00:00:00.000`` and counts frames at the animation's rate,
-  one frame per row. (The app stamps 60 fps timecode and may record rows at 30 Hz.)
+  fraction. Like the app, this writer stamps 60 fps timecode from ``00:00:00:00.000``, one row
+  per animation frame (at 30 fps: ``00.000``, ``02.000``, ``04.000``...).
 - ``BlendShapeCount`` is 61: the 52 ARKit weights plus 9 rotation columns.
 - The 52 shapes are Apple's ARKit names with a capital first letter, in the app's order below.
 - Rotations are radians. In the app's recordings ``LeftEyeYaw`` rises with eyeLookInLeft and
@@ -54,18 +54,23 @@ ROTATION_COLUMNS = (
 )  # fmt: skip
 HEADER = ("Timecode", "BlendShapeCount", *(n[0].upper() + n[1:] for n in LIVELINK_SHAPES), *ROTATION_COLUMNS)
 BLENDSHAPE_COUNT = len(LIVELINK_SHAPES) + len(ROTATION_COLUMNS)  # 61, as the app writes
+# The app's timecode counts 60 frames a second whatever rate its rows come at (a 30 Hz take steps
+# two frames a row), and some importers (the Maya plug-in) assume 60: so do we.
+TIMECODE_RATE = 60
 # Timecode rates a reader may guess among when a clip never reaches a new second.
 TIMECODE_RATES = (24, 25, 30, 48, 50, 60, 120)
 TIMECODE = re.compile(r"^(\d+):(\d\d):(\d\d)[:;](\d+)(?:\.(\d+))?$")
 
 
 def timecode(frame: int, fps: float) -> str:
-    """Frame ``frame`` at ``fps`` from 00:00:00:00 as ``HH:MM:SS:FF.000``."""
-    rate = int(round(fps))
-    seconds, ff = divmod(frame, rate)
+    """Frame ``frame`` of an animation at ``fps`` as the app stamps it: ``HH:MM:SS:FF.mmm`` with
+    ``FF`` counted at ``TIMECODE_RATE`` and ``.mmm`` the fraction of that frame."""
+    ticks = round(frame * TIMECODE_RATE * 1000 / fps)  # thousandths of a timecode frame
+    frames, sub = divmod(ticks, 1000)
+    seconds, ff = divmod(frames, TIMECODE_RATE)
     minutes, ss = divmod(seconds, 60)
     hh, mm = divmod(minutes, 60)
-    return f"{hh:02d}:{mm:02d}:{ss:02d}:{ff:02d}.000"
+    return f"{hh:02d}:{mm:02d}:{ss:02d}:{ff:02d}.{sub:03d}"
 
 
 def write_livelink(path, weights: np.ndarray, fps: float, head_rotation: np.ndarray | None = None) -> None:
@@ -90,18 +95,21 @@ def _seconds(code: str, rate: int) -> float:
 
 
 def _timecode_rate(codes: list[str]) -> int | None:
-    """The timecode's frame rate: where the second turns over, the frame number wraps by the rate
-    less one step; a file that never reaches a new second gets the smallest common rate above
-    its largest frame number."""
-    parts = np.asarray([[int(g) for g in TIMECODE.match(c).groups()[:4]] for c in codes])
-    seconds, ff = parts[:, 0] * 3600 + parts[:, 1] * 60 + parts[:, 2], parts[:, 3]
-    same = np.diff(seconds) == 0
-    turn = np.flatnonzero(np.diff(seconds) == 1)
-    if len(turn) and same.any():
-        step = int(np.median(np.diff(ff)[same]))
-        rate = int(ff[turn[0]] - ff[turn[0] + 1] + step)
-        return rate if rate > ff.max() else None  # frame numbers at or above the rate: not a timecode
-    return next((r for r in TIMECODE_RATES if r > ff.max()), None)
+    """The timecode's frame rate, among the common rates above the largest frame number: the one
+    that spaces the rows most evenly in time (a wrong rate makes a jump where the second turns
+    over); for a clip that never reaches a new second, the app's 60 (or the smallest rate that fits)."""
+    parts = [TIMECODE.match(c).groups() for c in codes]
+    candidates = [r for r in TIMECODE_RATES if r > max(int(p[3]) for p in parts)]
+    if not candidates:
+        return None
+    if len({p[:3] for p in parts}) == 1:
+        return TIMECODE_RATE if TIMECODE_RATE in candidates else candidates[0]
+
+    def unevenness(rate):
+        steps = np.diff([_seconds(c, rate) for c in codes])
+        return steps.std() / max(abs(steps.mean()), 1e-9)
+
+    return min(candidates, key=unevenness)
 
 
 def read_livelink(path, timecode_fps: int | None = None) -> tuple[np.ndarray, float, np.ndarray]:
@@ -110,8 +118,8 @@ def read_livelink(path, timecode_fps: int | None = None) -> tuple[np.ndarray, fl
 
     Columns are found by name (any case; unknown columns are ignored, missing shapes are zero).
     The frame rate is that of the rows' timecodes. The timecode's own rate is ``timecode_fps``, or
-    read from where the frame number wraps at a new second; a clip that never reaches a new
-    second gets the smallest common rate above its largest frame number (pass the rate for it).
+    the common rate that spaces the rows evenly; a clip that never reaches a new second is taken
+    to have the app's 60 fps timecode (pass the rate otherwise).
     """
     name = os.path.basename(os.fspath(path))
     try:
