@@ -56,6 +56,9 @@ def align(wave: np.ndarray, transcript: str) -> list[tuple[float, float, str]]:
             else:
                 phones.append((round(start, 3), round(end, 3), name))
     seconds = len(wave) / SAMPLE_RATE
-    if phones and phones[-1][1] < seconds - step:  # the decoder stops at its last full frame
-        phones.append((phones[-1][1], round(seconds, 3), "pau"))
+    if phones and phones[-1][1] < seconds:  # the decoder stops at its last full frame
+        if phones[-1][2] == "pau":
+            phones[-1] = (phones[-1][0], round(seconds, 3), "pau")
+        else:
+            phones.append((phones[-1][1], round(seconds, 3), "pau"))
     return phones
