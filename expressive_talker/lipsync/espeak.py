@@ -1,7 +1,8 @@
-"""German, Spanish and French speech from espeak-ng with its own phone timings, in the
-``evaluate-lipsync`` folder format:
+"""German, Spanish and French speech from espeak-ng with its own phone timings, one
+``evaluate-lipsync`` folder per language (``OUT/de``, ``OUT/es``, ``OUT/fr``):
 
     python -m expressive_talker.lipsync build-espeak --out data/espeak-lipsync
+    python -m expressive_talker evaluate-lipsync --data data/espeak-lipsync/de
 
 espeak-ng reports each phone it speaks (libespeak-ng phoneme events, as the corpus uses for
 English). The benchmark needs ARPAbet; each language's phones map to the nearest English mouth
@@ -67,7 +68,8 @@ def build_espeak(out: str, progress: bool = True) -> list[dict]:
 
     from ..data.tts import Prosody, Voice, _espeak, _to_16k
 
-    os.makedirs(out, exist_ok=True)
+    for lang in SENTENCES:
+        os.makedirs(os.path.join(out, lang), exist_ok=True)
     jobs = [(lang, voice, i, text) for lang, texts in SENTENCES.items() for voice in VOICES[lang] for i, text in enumerate(texts)]
     rows = []
     for lang, voice, i, text in tqdm(jobs, desc="espeak", unit="clip", disable=not progress):
@@ -85,11 +87,12 @@ def build_espeak(out: str, progress: bool = True) -> list[dict]:
                 phones.append([round(t0, 4), round(t1, 4), name])
         if unknown:
             raise RuntimeError(f"{voice}: espeak-ng phones with no mapping: {sorted(unknown)}")
-        name = f"{lang}-{voice.replace('+', '-')}-{i}"
-        sf.write(os.path.join(out, name + ".wav"), _to_16k(wave, engine.rate), SAMPLE_RATE, subtype="PCM_16")
-        with open(os.path.join(out, name + ".phones.json"), "w") as f:
+        name = f"{voice.replace('+', '-')}-{i}"
+        base = os.path.join(out, lang, name)
+        sf.write(base + ".wav", _to_16k(wave, engine.rate), SAMPLE_RATE, subtype="PCM_16")
+        with open(base + ".phones.json", "w") as f:
             json.dump(phones, f)
-        rows.append({"name": name, "language": lang, "voice": voice, "text": text, "phones": len(phones)})
+        rows.append({"name": f"{lang}/{name}", "language": lang, "voice": voice, "text": text, "phones": len(phones)})
     with open(os.path.join(out, "SOURCES.json"), "w") as f:
         json.dump(rows, f, indent=1)
     return rows
