@@ -143,6 +143,15 @@ def test_evaluate_lipsync_on_real_speech_end_to_end(tmp_path):
     assert oracle["open_gap_mm"] > 10.0
 
 
+def test_phones_that_outlast_the_audio_are_refused(tmp_path):
+    from expressive_talker.lipsync.benchmark import evaluate_lipsync
+
+    sf.write(tmp_path / "short.wav", 0.1 * np.sin(np.arange(16000) * 0.1).astype(np.float32), 16000)
+    (tmp_path / "short.phones.json").write_text(json.dumps([[0, 0.5, "pau"], [0.5, 1.4, "aa"]]))
+    with pytest.raises(InputError, match="runs to 1.40 s but short.wav lasts 1.00 s"):
+        evaluate_lipsync(str(tmp_path), methods=[], progress=False)
+
+
 def test_evaluate_lipsync_missing_phones_exits_2_with_one_line(tmp_path):
     sf.write(tmp_path / "clip.wav", np.zeros(16000, np.float32), 16000)
     proc = cli("evaluate-lipsync", "--data", tmp_path, "--quiet")

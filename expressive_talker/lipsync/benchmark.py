@@ -20,11 +20,13 @@ import time
 import numpy as np
 from tqdm import tqdm
 
+from ..audio.io import SAMPLE_RATE
 from ..data.phones import ARPABET
 from ..errors import InputError
 from . import metrics
 
 ORACLE = "oracle"
+END_TOLERANCE_S = 0.05  # phones may end this far past the audio (rounding), no further
 PROMPT = "neutral"  # text-driven methods speak with a neutral face
 
 
@@ -66,7 +68,8 @@ def oracle_gap(gap, wave: np.ndarray, phones, n_frames: int, fps: float) -> np.n
     from ..data.lips import lip_curves
     from ..data.performance import phone_loudness
 
-    as_corpus = [(p, t0, t1) for t0, t1, p in phones]  # the corpus orders a phone (name, start, end)
+    seconds = len(wave) / SAMPLE_RATE  # a phone may end a little past the audio: cut it there
+    as_corpus = [(p, t0, min(t1, seconds)) for t0, t1, p in phones if t0 < seconds]  # the corpus's order: (name, start, end)
     return gap(lip_curves(as_corpus, n_frames, fps, loudness=phone_loudness(wave, as_corpus)))
 
 
@@ -82,7 +85,11 @@ def evaluate_lipsync(data_dir: str, methods=("ours", "expclip", "faceformer"), w
     animators = {m: load_animator(m, weights_dir or WEIGHTS_DIR) for m in methods}  # unknown methods fail first
     gap = LipGap(load_rig(), midline=True)
     waves = {name: load_audio(path, max_seconds=600.0) for name, path, _ in clips}
-    results = {"data": os.path.abspath(data_dir), "clips": len(clips), "seconds": round(sum(len(w) for w in waves.values()) / 16000, 1), "methods": {}}
+    for name, _, phones in clips:
+        seconds = len(waves[name]) / SAMPLE_RATE
+        if phones[-1][1] > seconds + END_TOLERANCE_S:
+            raise InputError(f"{name}.phones.json runs to {phones[-1][1]:.2f} s but {name}.wav lasts {seconds:.2f} s")
+    results = {"data": os.path.abspath(data_dir), "clips": len(clips), "seconds": round(sum(len(w) for w in waves.values()) / SAMPLE_RATE, 1), "methods": {}}
     for method in [*methods, ORACLE]:
         started = time.perf_counter()
         events, corrs, per_clip = [], [], {}

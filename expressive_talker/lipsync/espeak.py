@@ -66,7 +66,7 @@ def build_espeak(out: str, progress: bool = True) -> list[dict]:
     import soundfile as sf
     from tqdm import tqdm
 
-    from ..data.tts import Prosody, Voice, _espeak, _to_16k
+    from ..data.tts import Prosody, Voice, _espeak
 
     for lang in SENTENCES:
         os.makedirs(os.path.join(out, lang), exist_ok=True)
@@ -89,7 +89,7 @@ def build_espeak(out: str, progress: bool = True) -> list[dict]:
             raise RuntimeError(f"{voice}: espeak-ng phones with no mapping: {sorted(unknown)}")
         name = f"{voice.replace('+', '-')}-{i}"
         base = os.path.join(out, lang, name)
-        sf.write(base + ".wav", _to_16k(wave, engine.rate), SAMPLE_RATE, subtype="PCM_16")
+        sf.write(base + ".wav", wave, SAMPLE_RATE, subtype="PCM_16")  # synth() already resampled it
         with open(base + ".phones.json", "w") as f:
             json.dump(phones, f)
         rows.append({"name": f"{lang}/{name}", "language": lang, "voice": voice, "text": text, "phones": len(phones)})
