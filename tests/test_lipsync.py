@@ -135,7 +135,7 @@ def test_evaluate_lipsync_on_real_speech_end_to_end(tmp_path):
     assert list(result["methods"]) == ["ours", "expclip", "faceformer", "oracle"]
     for method, row in result["methods"].items():
         assert row["bilabials"] == 3  # "man" and "disposed" in the reading, "meters" in the command
-        for key in ("closure_rate", "median_min_gap_mm", "open_gap_mm", "envelope_corr", "seconds"):
+        for key in ("closure_rate", "median_min_gap_mm", "open_gap_mm", "envelope_corr", "jaw_envelope_corr", "seconds"):
             assert isinstance(row[key], float) and math.isfinite(row[key]), (method, key, row[key])
         assert set(row["per_clip"]) == {"librivox-0880", "goforward"}
     oracle = result["methods"]["oracle"]

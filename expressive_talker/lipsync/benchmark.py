@@ -3,7 +3,8 @@
 A data folder holds clips as ``NAME.wav`` plus ``NAME.phones.json``, a list of
 ``[start_s, end_s, phone]`` in lower-case ARPAbet without stress digits (``pau`` for silence).
 Each method animates every clip with a neutral prompt; its RAW output (no motion layer, as
-``evaluate`` measures it) is read through the midline lip gap and scored by ``metrics.py``.
+``evaluate`` measures it) is read through the midline lip gap and the solved jaw, and scored
+by ``metrics.py``.
 The ``oracle`` row is the training corpus's own lip generator (``data/lips.py``, with the same
 per-phone loudness the corpus uses) driven by the clip's phones: what a model that learned the
 corpus perfectly would do.
@@ -63,27 +64,28 @@ def read_clips(data_dir: str) -> list[tuple[str, str, list]]:
     return [(os.path.basename(w)[:-4], w, read_phones(w[:-4] + ".phones.json")) for w in wavs]
 
 
-def oracle_gap(gap, wave: np.ndarray, phones, n_frames: int, fps: float) -> np.ndarray:
-    """The corpus lip generator's lip gap (T,) through ``gap`` (a LipGap) for these phones and this audio."""
+def oracle_vertices(rig, wave: np.ndarray, phones, n_frames: int, fps: float) -> np.ndarray:
+    """The corpus lip generator's face (T,V,3) for these phones and this audio."""
     from ..data.lips import lip_curves
     from ..data.performance import phone_loudness
 
     seconds = len(wave) / SAMPLE_RATE  # a phone may end a little past the audio: cut it there
     as_corpus = [(p, t0, min(t1, seconds)) for t0, t1, p in phones if t0 < seconds]  # the corpus's order: (name, start, end)
-    return gap(lip_curves(as_corpus, n_frames, fps, loudness=phone_loudness(wave, as_corpus)))
+    return rig.pose(lip_curves(as_corpus, n_frames, fps, loudness=phone_loudness(wave, as_corpus)))
 
 
 def evaluate_lipsync(data_dir: str, methods=("ours", "expclip", "faceformer"), weights_dir: str | None = None, progress: bool = True) -> dict:
     """Scores per method (and the oracle) over the clips in ``data_dir``; see ``metrics.py``."""
     from ..audio import load_audio
     from ..data.lips import LipGap
-    from ..face.rig import load_rig
+    from ..face.rig import INDEX, load_rig
     from ..pipeline import WEIGHTS_DIR, load_animator, speech_features, text_feature
     from ..render.video import frame_count
 
     clips = read_clips(data_dir)
     animators = {m: load_animator(m, weights_dir or WEIGHTS_DIR) for m in methods}  # unknown methods fail first
-    gap = LipGap(load_rig(), midline=True)
+    rig = load_rig()
+    gap = LipGap(rig, midline=True)
     waves = {name: load_audio(path, max_seconds=600.0) for name, path, _ in clips}
     for name, _, phones in clips:
         seconds = len(waves[name]) / SAMPLE_RATE
@@ -92,7 +94,7 @@ def evaluate_lipsync(data_dir: str, methods=("ours", "expclip", "faceformer"), w
     results = {"data": os.path.abspath(data_dir), "clips": len(clips), "seconds": round(sum(len(w) for w in waves.values()) / SAMPLE_RATE, 1), "methods": {}}
     for method in [*methods, ORACLE]:
         started = time.perf_counter()
-        events, corrs, per_clip = [], [], {}
+        events, corrs, jaw_corrs, per_clip = [], [], [], {}
         animator = animators.get(method)
         text = text_feature(animator, PROMPT)[0] if animator is not None and animator.uses_text else None
         for name, _, phones in tqdm(clips, desc=f"lipsync {method}", disable=not progress):
@@ -100,16 +102,17 @@ def evaluate_lipsync(data_dir: str, methods=("ours", "expclip", "faceformer"), w
             fps = animator.fps if animator is not None else 30.0
             frames = frame_count(wave, int(round(fps)))
             if animator is None:
-                g = oracle_gap(gap, wave, phones, frames, fps)
+                vertices = oracle_vertices(rig, wave, phones, frames, fps)
             else:
-                g = gap.of_vertices(animator.animate(speech_features(animator, wave), text, frames))
-            e = metrics.clip_events(g, phones, fps)
-            r = metrics.correlation(g, metrics.envelope(wave, len(g), fps))
-            events.append(e)
-            corrs.append(r)
-            clip = metrics.summarize([e], [r])
-            per_clip[name] = {k: clip[k] for k in ("bilabials", "closure_rate", "open_gap_mm", "envelope_corr")}
-        row = metrics.summarize(events, corrs)
+                vertices = animator.animate(speech_features(animator, wave), text, frames)
+            g = gap.of_vertices(vertices)
+            loudness = metrics.envelope(wave, len(g), fps)
+            events.append(metrics.clip_events(g, phones, fps))
+            corrs.append(metrics.correlation(g, loudness))
+            jaw_corrs.append(metrics.correlation(rig.solve(vertices)[:, INDEX["jawOpen"]], loudness))
+            clip = metrics.summarize(events[-1:], corrs[-1:], jaw_corrs[-1:])
+            per_clip[name] = {k: clip[k] for k in ("bilabials", "closure_rate", "open_gap_mm", "envelope_corr", "jaw_envelope_corr")}
+        row = metrics.summarize(events, corrs, jaw_corrs)
         row["seconds"] = round(time.perf_counter() - started, 2)
         row["per_clip"] = per_clip
         results["methods"][method] = row

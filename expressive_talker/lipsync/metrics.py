@@ -12,6 +12,8 @@ inside it plus one either side, which tolerates an aligner's one-frame error.
 - ``envelope_corr``: per clip, Pearson's r between ``g_t`` and the audio's loudness envelope
   ``e_t`` (RMS of the 16 kHz waveform over the 1/fps window starting at frame t), then the mean
   over clips.
+- ``jaw_envelope_corr``: the same with the jaw instead of the lip gap: the ``jawOpen`` weight
+  that best explains each frame's vertices (``FaceRig.solve``) against ``e_t``.
 """
 
 from __future__ import annotations
@@ -69,7 +71,7 @@ def clip_events(gap: np.ndarray, phones, fps: float) -> dict:
     return {"bilabial_min_gaps": mins, "open_max_gaps": maxes}
 
 
-def summarize(events: list[dict], correlations: list[float]) -> dict:
+def summarize(events: list[dict], correlations: list[float], jaw_correlations: list[float] = ()) -> dict:
     """Pool the readings of every clip into the scores of the module doc."""
     mins = np.array([g for e in events for g in e["bilabial_min_gaps"]])
     maxes = np.array([g for e in events for g in e["open_max_gaps"]])
@@ -79,5 +81,6 @@ def summarize(events: list[dict], correlations: list[float]) -> dict:
         "median_min_gap_mm": float(np.median(mins)) if len(mins) else None,
         "open_vowels": int(len(maxes)),
         "open_gap_mm": float(maxes.mean()) if len(maxes) else None,
-        "envelope_corr": float(np.mean(correlations)) if correlations else None,
+        "envelope_corr": float(np.mean(correlations)) if len(correlations) else None,
+        "jaw_envelope_corr": float(np.mean(jaw_correlations)) if len(jaw_correlations) else None,
     }
