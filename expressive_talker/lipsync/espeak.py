@@ -9,7 +9,9 @@ English). The benchmark needs ARPAbet; each language's phones map to the nearest
 shape. What the scores rest on is exact: p, b, m stay p, b, m (German "pf" starts with a p
 closure), and the open vowels (a, a:, French "an") become aa, ai and au become ay and aw.
 Spanish b/v between vowels is a fricative (espeak "B") whose lips do not close: it is not
-counted as a bilabial. Each sentence is spoken by a male and a female espeak voice.
+counted as a bilabial. espeak-ng times a stop from its release (p and b last about 20 ms);
+the benchmark's one-frame margin either side of a phone covers the closure before it. Each
+sentence is spoken by a male and a female espeak voice.
 """
 
 from __future__ import annotations
@@ -71,9 +73,8 @@ def build_espeak(out: str, progress: bool = True) -> list[dict]:
     for lang in SENTENCES:
         os.makedirs(os.path.join(out, lang), exist_ok=True)
     jobs = [(lang, voice, i, text) for lang, texts in SENTENCES.items() for voice in VOICES[lang] for i, text in enumerate(texts)]
-    rows = []
+    rows, engine = [], _espeak()
     for lang, voice, i, text in tqdm(jobs, desc="espeak", unit="clip", disable=not progress):
-        engine = _espeak()
         wave, segments = engine.synth(text, Voice(voice, "espeak", voice, 120.0), Prosody())
         phones, unknown = [], set()
         for label, t0, t1 in segments:
