@@ -60,3 +60,9 @@ def test_summary_line_is_what_the_app_shows():
     assert reading.summary() == f"read as: disgusted, slight ({round(100 * reading.confidence)}%)"
     neutral = read_prompt("calm")
     assert neutral.summary().startswith(f"read as: {neutral.emotion} (")
+
+
+def test_rare_words_are_looked_up_and_read_by_their_meaning():
+    reading = read_prompt("absolutely flabbergasted")
+    assert reading.emotion == "surprised"
+    assert any(n.startswith("looked up 'flabbergasted'") for n in reading.notes)

@@ -222,3 +222,24 @@ def test_embed_text_cli_missing_adapter_exits_2():
     result = run_cli("embed-text", "happy", "--adapter", "/nonexistent/text_adapter.safetensors")
     assert result.returncode == 2 and result.stdout == ""
     assert result.stderr.strip().splitlines()[-1] == "error: text adapter not found: /nonexistent/text_adapter.safetensors"
+
+
+def test_rare_words_and_set_phrases_are_explained_with_wordnet(minilm):
+    from expressive_talker.text.expansion import expand_prompt
+
+    text, explained = minilm.explain("absolutely flabbergasted")  # MiniLM cuts it into fl ##ab ##berg ##ast ##ed
+    assert text.startswith("absolutely flabbergasted (") and "astonishment" in text
+    assert [w for w, _ in explained] == ["flabbergasted"]
+    assert minilm.explain("down in the mouth")[1][0][0] == "down in the mouth"  # one WordNet entry
+    assert minilm.explain("slightly disgusted") == ("slightly disgusted", [])  # words it knows whole
+    assert minilm.explain("down in the dumps")[1] == []  # "dumps" is split, but its base form "dump" is not
+    assert expand_prompt("absolutely flabbergasted", lambda w: False)[1] == []  # nothing split, no phrase
+    flabbergasted, surprised, sad = minilm.encode(["flabbergasted", "surprised", "sad"]).vectors
+    assert flabbergasted @ surprised > flabbergasted @ sad
+
+
+def test_prompts_pass_through_without_wordnet(monkeypatch, tmp_path, minilm):
+    from expressive_talker.text import wordnet
+
+    monkeypatch.setattr(wordnet, "WORDNET_DIR", str(tmp_path))
+    assert minilm.explain("absolutely flabbergasted") == ("absolutely flabbergasted", [])

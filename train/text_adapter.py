@@ -34,6 +34,7 @@ class DescriptionClassifier(nn.Module):
     def __init__(self, encoder: MiniLMEncoder, classes: int, levels: int, rank: int):
         super().__init__()
         self.tokenizer, self.bert = encoder._tokenizer, encoder._model
+        self.explain = encoder.explain  # rare words read as at inference (text/expansion.py)
         self.max_tokens = encoder.max_tokens
         self.adapters = add_adapters(self.bert, rank)
         dim = self.bert.config.hidden_size
@@ -41,6 +42,7 @@ class DescriptionClassifier(nn.Module):
         self.level_head = nn.Linear(dim, levels)
 
     def forward(self, texts: list[str]):
+        texts = [self.explain(t)[0] for t in texts]
         batch = self.tokenizer(texts, padding=True, truncation=True, max_length=self.max_tokens, return_tensors="pt")
         batch = {k: v.to(self.prototypes.device) for k, v in batch.items()}
         tokens = self.bert(**batch).last_hidden_state

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import InputError
+from .expansion import expand_prompt
 from .prompt import normalize_prompt
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,7 @@ class TextEmbedding:
     vectors: np.ndarray  # [N, D] float32, unit length
     prompts: list[str]  # as encoded (normalised)
     notes: list[str] = field(default_factory=list)  # e.g. truncation, to show the user
+    explained: list[tuple[str, str]] = field(default_factory=list)  # (rare word or phrase, its WordNet sense)
 
     def similarity(self) -> np.ndarray:
         """Cosine similarity matrix [N, N]."""
@@ -46,6 +48,15 @@ class TextEncoder:
     name: str
     dim: int
     max_tokens: int
+    explains_rare_words = False  # see text/expansion.py
+
+    def word_is_split(self, word: str) -> bool:
+        """Whether the tokenizer cuts ``word`` into pieces."""
+        return False
+
+    def explain(self, text: str) -> tuple[str, list[tuple[str, str]]]:
+        """The text the encoder reads: with rare words and set phrases explained, if it does."""
+        return expand_prompt(text, self.word_is_split) if self.explains_rare_words else (text, [])
 
     def encode(self, prompts, log_notes: bool = True) -> TextEmbedding:
         """Unit vectors of the prompts; their notes are logged as warnings unless ``log_notes`` is
@@ -55,12 +66,15 @@ class TextEncoder:
         prompts = list(prompts)
         if not prompts:
             raise InputError("no expression prompt was given")
-        clean, per_prompt = [], []
+        clean, per_prompt, read, explained = [], [], [], []
         for prompt in prompts:
             text, prompt_notes = normalize_prompt(prompt)
             clean.append(text)
             per_prompt.append(prompt_notes)
-        vectors, truncated = self._encode(clean)
+            text, words = self.explain(text)
+            read.append(text)
+            explained += words
+        vectors, truncated = self._encode(read)
         notes = []
         for text, prompt_notes, cut in zip(clean, per_prompt, truncated):
             if cut:  # one note for one cause: it replaces the character cut's, which implies it
@@ -70,7 +84,7 @@ class TextEncoder:
         for note in notes if log_notes else ():
             log.warning(note)
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-        return TextEmbedding((vectors / np.maximum(norms, 1e-12)).astype(np.float32), clean, notes)
+        return TextEmbedding((vectors / np.maximum(norms, 1e-12)).astype(np.float32), clean, notes, list(dict.fromkeys(explained)))
 
     def _encode(self, prompts: list[str]) -> tuple[np.ndarray, list[bool]]:
         raise NotImplementedError
@@ -109,6 +123,11 @@ class MiniLMEncoder(TextEncoder):
         self.max_tokens = _sentence_transformers_max_len(path) or self._tokenizer.model_max_length
         self.name, self.dim = "minilm", self._model.config.hidden_size
         self._torch = torch
+
+    explains_rare_words = True  # its WordPiece vocabulary cuts rare words into meaningless pieces
+
+    def word_is_split(self, word: str) -> bool:
+        return len(self._tokenizer.tokenize(word)) > 1
 
     def _merge_adapter(self, adapter: str) -> None:
         from safetensors.torch import load_file

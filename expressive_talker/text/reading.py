@@ -11,6 +11,8 @@ and the evaluation's accuracies).
 - ``mix``: for each emotion, ``exp(-d_e² / T) / Σ exp(-d_f² / T)``, with ``d_e`` the distance
   from the face to that emotion's nearest prototype and T = ``MIX_TEMPERATURE``.
 - ``confidence``: the share of the named emotion in ``mix``.
+- ``notes``: the prompt's own (emoji read as words, another script), each rare word or phrase
+  looked up in WordNet (``expansion.py``), and the one below.
 - A note when the prompt is unlike every description the model was trained on: its largest
   cosine similarity to them, under plain all-MiniLM-L6-v2 (the adapter pulls any text towards
   an emotion, which hides how far it was), is below the 5th percentile of that same similarity
@@ -60,11 +62,15 @@ def read_prompt(text: str, method: str = "ours", weights_dir: str | None = None)
     from .. import pipeline
     from ..face.rig import load_rig
     from ..metrics import EXPRESSION_CHANNELS, _prototypes
+    from .encoders import get_text_encoder
+    from .prompt import normalize_prompt
 
     animator = pipeline.load_animator(method, weights_dir or pipeline.WEIGHTS_DIR)
     if not animator.uses_text:
         raise InputError(f"{pipeline.METHOD_LABELS.get(method, method)} does not take an expression prompt")
     feature, notes = pipeline.text_feature(animator, text)
+    encoder = get_text_encoder(animator.text_backend, adapter=animator.text_adapter)
+    notes += [f"looked up '{words}': {sense}" for words, sense in encoder.explain(normalize_prompt(text)[0])[1]]
     vertices = animator.animate(_silence_features(animator), feature, READING_FRAMES)
     face = load_rig().solve(vertices)[:, EXPRESSION_CHANNELS].mean(axis=0)
 

@@ -1,0 +1,60 @@
+"""Rare words and set phrases in a prompt, explained with WordNet before the encoder reads them.
+
+MiniLM's tokenizer cuts words it does not know into pieces that carry no meaning ("flabbergasted"
+-> fl, ##ab, ##berg, ##ast, ##ed), so such a prompt lands far from what it means. Each word the
+tokenizer splits, and each run of 2-4 words that WordNet lists as one entry ("down in the mouth",
+"fed up"), is followed by its most frequent sense: the synonyms the tokenizer knows whole and the
+definition, e.g. "flabbergasted (dumbfounded: as if struck dumb with astonishment and surprise)".
+Adverb phrases are left alone: they are degree words ("a bit", "a little") the encoder already
+reads. Without WordNet installed (Debian ``wordnet-base``) prompts pass through unchanged.
+"""
+
+from __future__ import annotations
+
+import re
+
+from . import wordnet
+
+MAX_PHRASE_WORDS = 4
+MAX_SYNONYMS = 2
+WORD = re.compile(r"[A-Za-z][A-Za-z'-]*")
+
+
+def expand_prompt(text: str, splits) -> tuple[str, list[tuple[str, str]]]:
+    """(the prompt with explanations inserted, [(word or phrase, explanation)]). ``splits(word)``
+    tells whether the encoder's tokenizer cuts the word into pieces."""
+    if not wordnet.available():
+        return text, []
+    matches = list(WORD.finditer(text))
+    pieces, explained, cursor, i = [], [], 0, 0
+    while i < len(matches):
+        for n in range(min(MAX_PHRASE_WORDS, len(matches) - i), 0, -1):
+            chunk = [m.group() for m in matches[i : i + n]]
+            explanation = _explain(chunk, splits) if n == 1 or _adjacent(matches[i : i + n], text) else None
+            if explanation:
+                end = matches[i + n - 1].end()
+                pieces.append(f"{text[cursor:end]} ({explanation})")
+                explained.append((" ".join(chunk), explanation))
+                cursor, i = end, i + n
+                break
+        else:
+            i += 1
+    pieces.append(text[cursor:])
+    return "".join(pieces), explained
+
+
+def _adjacent(matches, text: str) -> bool:
+    """Words separated by single spaces only (a phrase, not words across punctuation)."""
+    return all(text[a.end() : b.start()] == " " for a, b in zip(matches, matches[1:]))
+
+
+def _explain(words: list[str], splits) -> str | None:
+    phrase = " ".join(words)
+    if len(words) == 1 and not splits(phrase):
+        return None
+    found = wordnet.lookup(phrase) if len(words) == 1 else wordnet.lookup(phrase, ("adj", "verb", "noun"))
+    if found is None or (len(words) == 1 and not splits(found[0])):  # "dumps": its base form "dump" is known whole
+        return None
+    sense = found[1]
+    synonyms = [w for w in sense.words if w.lower() != phrase.lower() and " " not in w and not splits(w)][:MAX_SYNONYMS]
+    return f"{', '.join(synonyms)}: {sense.gloss}" if synonyms else sense.gloss
