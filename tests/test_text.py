@@ -87,7 +87,9 @@ def test_emoji_are_read_as_their_names_and_other_scripts_get_a_note():
     assert text == "so enraged face enraged face right now" and notes == ["read 😡 as 'enraged face'"]
     text, notes = normalize_prompt("有点厌恶")  # "slightly disgusted" in Chinese
     assert text == "有点厌恶" and len(notes) == 1 and "only English prompts are understood" in notes[0]
-    assert normalize_prompt("slightly disgusted")[1] == [] and normalize_prompt("très fâché")[1] == []
+    assert normalize_prompt("slightly disgusted")[1] == [] and normalize_prompt("hopping mad at Bob")[1] == []
+    for other in ("très fâché", "muy enojado", "ein bisschen angeekelt"):  # French, Spanish, German
+        assert normalize_prompt(other)[1] == ["only English prompts are understood; this one does not look like English and may be misread"], other
 
 
 @pytest.mark.slow

@@ -4,11 +4,13 @@ Unicode is NFKC-normalised (full-width letters, ligatures, non-breaking spaces b
 plain forms), control characters dropped, whitespace collapsed. HTML or markup is just text:
 nothing is stripped or interpreted. Emoji are read as their Unicode names ("😡" -> "enraged
 face", through the ``emoji`` package), which the English text encoders understand; a prompt in
-a script other than Latin gets a note that only English is understood.
+a script other than Latin, or in Latin letters but mostly words English does not have (neither
+stop words nor in WordNet), gets a note that only English is understood.
 """
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 from ..errors import InputError
@@ -34,6 +36,8 @@ def normalize_prompt(text) -> tuple[str, list[str]]:
     foreign = sorted({_script(ch) for ch in text if ch.isalpha() and _script(ch) != "LATIN"})
     if foreign:
         notes.append(f"only English prompts are understood; this one is written in another script ({', '.join(foreign)}) and may be misread")
+    elif _mostly_unknown_words(text):
+        notes.append("only English prompts are understood; this one does not look like English and may be misread")
     if len(text) > MAX_PROMPT_CHARS:
         text = text[:MAX_PROMPT_CHARS].rstrip()
         notes.append(f"the prompt was cut to its first {MAX_PROMPT_CHARS} characters")
@@ -53,6 +57,20 @@ def _emoji_as_words(text: str) -> tuple[str, list[tuple[str, str]]]:
 
     text = emoji.replace_emoji(text, replace=words)
     return " ".join(text.split()), list(dict.fromkeys(read))
+
+
+def _mostly_unknown_words(text: str) -> bool:
+    """Whether most words (two letters or more) are neither English stop words nor in WordNet:
+    a prompt in another language written in Latin letters ("très fâché", "muy enojado")."""
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    from . import wordnet
+
+    words = [w.lower() for w in re.findall(r"[^\W\d_]+", text) if len(w) > 1]
+    if not words or not wordnet.available():
+        return False
+    known = sum(w in ENGLISH_STOP_WORDS or any(wordnet.lemma(w, pos) for pos in wordnet.POS_ORDER) for w in words)
+    return known < 0.5 * len(words)
 
 
 def _script(ch: str) -> str:
