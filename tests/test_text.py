@@ -76,7 +76,7 @@ def test_long_prompt_is_truncated_and_reported(minilm):
     assert any("longer than 256 tokens" in note for note in out.notes)
     huge = "x" * (MAX_PROMPT_CHARS * 50)
     text, notes = normalize_prompt(huge)
-    assert len(text) == MAX_PROMPT_CHARS and "cut to its first" in notes[0]
+    assert len(text) == MAX_PROMPT_CHARS and "cut to its first" in notes[0]  # (then: "xxx..." is not English)
     # A prompt past both limits (5,000 characters) gets one note, not one per limit.
     notes = minilm.encode(["very happy " * 455]).notes
     assert len(notes) == 1 and "only the start was used" in notes[0]

@@ -5,18 +5,21 @@ MiniLM's tokenizer cuts words it does not know into pieces that carry no meaning
 tokenizer splits, and each run of 2-4 words that WordNet lists as one entry ("down in the mouth",
 "fed up"), is followed by its most frequent sense: the synonyms the tokenizer knows whole and the
 definition, e.g. "flabbergasted (dumbfounded: as if struck dumb with astonishment and surprise)".
-Adverb phrases are left alone: they are degree words ("a bit", "a little") the encoder already
-reads. Without WordNet installed (Debian ``wordnet-base``) prompts pass through unchanged.
+Words and phrases the training descriptions contain are left as they are: the text adapter and
+the models learned them as written (explaining "held back" in "It is slight and held back"
+misread 8% of the training descriptions). Without WordNet installed (Debian ``wordnet-base``) prompts pass through unchanged.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 
 from . import wordnet
 
 MAX_PHRASE_WORDS = 4
 MAX_SYNONYMS = 2
+PHRASE_PARTS_OF_SPEECH = ("adj", "verb", "noun")
 WORD = re.compile(r"[A-Za-z][A-Za-z'-]*")
 
 
@@ -43,6 +46,19 @@ def expand_prompt(text: str, splits) -> tuple[str, list[tuple[str, str]]]:
     return "".join(pieces), explained
 
 
+@functools.lru_cache(maxsize=1)
+def _training_text() -> str:
+    """Every training description, lower-case, one per line, padded with spaces."""
+    from ..data.descriptions import labelled_descriptions
+
+    return "\n".join(f" {' '.join(WORD.findall(text.lower()))} " for text, _, _ in labelled_descriptions("train"))
+
+
+def _learned(phrase: str) -> bool:
+    """Whether the phrase occurs in a training description: the models learned those as written."""
+    return f" {phrase.lower()} " in _training_text()
+
+
 def _adjacent(matches, text: str) -> bool:
     """Words separated by single spaces only (a phrase, not words across punctuation)."""
     return all(text[a.end() : b.start()] == " " for a, b in zip(matches, matches[1:]))
@@ -50,9 +66,11 @@ def _adjacent(matches, text: str) -> bool:
 
 def _explain(words: list[str], splits) -> str | None:
     phrase = " ".join(words)
+    if _learned(phrase):
+        return None
     if len(words) == 1 and not splits(phrase):
         return None
-    found = wordnet.lookup(phrase) if len(words) == 1 else wordnet.lookup(phrase, ("adj", "verb", "noun"))
+    found = wordnet.lookup(phrase) if len(words) == 1 else wordnet.lookup(phrase, PHRASE_PARTS_OF_SPEECH)
     if found is None or (len(words) == 1 and not splits(found[0])):  # "dumps": its base form "dump" is known whole
         return None
     sense = found[1]

@@ -33,14 +33,14 @@ def normalize_prompt(text) -> tuple[str, list[str]]:
     text, read = _emoji_as_words(text)
     if read:
         notes.append("read " + ", ".join(f"{e} as '{words}'" for e, words in read))
+    if len(text) > MAX_PROMPT_CHARS:
+        text = text[:MAX_PROMPT_CHARS].rstrip()
+        notes.append(f"the prompt was cut to its first {MAX_PROMPT_CHARS} characters")
     foreign = sorted({_script(ch) for ch in text if ch.isalpha() and _script(ch) != "LATIN"})
     if foreign:
         notes.append(f"only English prompts are understood; this one is written in another script ({', '.join(foreign)}) and may be misread")
     elif _mostly_unknown_words(text):
         notes.append("only English prompts are understood; this one does not look like English and may be misread")
-    if len(text) > MAX_PROMPT_CHARS:
-        text = text[:MAX_PROMPT_CHARS].rstrip()
-        notes.append(f"the prompt was cut to its first {MAX_PROMPT_CHARS} characters")
     return text, notes
 
 
