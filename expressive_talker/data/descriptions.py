@@ -318,6 +318,13 @@ def describe(emotion: str, level: int, rng: np.random.Generator, split: str = "t
     return text
 
 
+def wordings(split: str = "train") -> list[str]:
+    """The distinct wordings of a split's descriptions: emotion words, sentences and action
+    phrases, without intensity modifiers or clauses (sorted)."""
+    out = {w for e in WORDS for w in words(e, split)} | {s for e in WORDS for s in sentences(e, split)}
+    return sorted(out | {p for a in ACTIONS for p in action_phrases(a, split)})
+
+
 def labelled_descriptions(split: str = "train") -> list[tuple[str, str, int]]:
     """Every description ``describe`` can give in a split, with what it describes:
     (text, emotion or action name, MEAD level; 0 for neutral and actions)."""

@@ -56,7 +56,21 @@ class TextEncoder:
 
     def explain(self, text: str) -> tuple[str, list[tuple[str, str]]]:
         """The text the encoder reads: with rare words and set phrases explained, if it does."""
-        return expand_prompt(text, self.word_is_split) if self.explains_rare_words else (text, [])
+        return expand_prompt(text, self.word_is_split, self._nearest_to_descriptions) if self.explains_rare_words else (text, [])
+
+    def _nearest_to_descriptions(self, glosses: list[str]) -> int:
+        """Which of a word's WordNet senses reads most like a description of a face or feeling: the
+        gloss with the largest cosine similarity to any training description's wording."""
+        vectors, _ = self._encode(glosses)
+        vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+        return int(np.argmax((vectors @ self._wordings().T).max(axis=1)))
+
+    @functools.lru_cache(maxsize=1)
+    def _wordings(self) -> np.ndarray:
+        from ..data.descriptions import wordings
+
+        vectors, _ = self._encode(wordings())
+        return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
 
     def encode(self, prompts, log_notes: bool = True) -> TextEmbedding:
         """Unit vectors of the prompts; their notes are logged as warnings unless ``log_notes`` is

@@ -112,10 +112,10 @@ def _novelty_note(text: str) -> str | None:
 def _known_descriptions() -> tuple[list[str], np.ndarray, float]:
     """The training descriptions' distinct wordings (words, sentences and action phrases, without
     the intensity modifiers), their plain MiniLM vectors, and the novelty threshold."""
-    from ..data.descriptions import ACTIONS, WORDS, action_phrases, sentences, words
+    from ..data.descriptions import wordings
     from .encoders import get_text_encoder
 
-    bank = sorted({w for e in WORDS for w in words(e)} | {s for e in WORDS for s in sentences(e)} | {p for a in ACTIONS for p in action_phrases(a)})
+    bank = wordings()
     vectors = get_text_encoder("minilm").encode(bank).vectors
     similarity = vectors @ vectors.T
     np.fill_diagonal(similarity, -1.0)

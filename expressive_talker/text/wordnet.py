@@ -85,11 +85,12 @@ def lemma(word: str, pos: str) -> str | None:
     return None
 
 
-def lookup(word: str, parts_of_speech=POS_ORDER) -> tuple[str, Synset] | None:
-    """(base form, most frequent sense) of ``word`` (a single word or a phrase such as "fed up"),
-    taking the parts of speech in order; None when WordNet does not know it."""
+def senses(word: str, parts_of_speech=POS_ORDER) -> tuple[str, list[Synset]]:
+    """(base form, its senses, most frequent first) of ``word`` (a single word or a phrase such
+    as "fed up") under the first part of speech in order that has it; ("", []) when WordNet does
+    not know it."""
     for pos in parts_of_speech:
         base = lemma(word, pos)
         if base is not None:
-            return base.replace("_", " "), _synset(pos, _index(pos)[base][0])
-    return None
+            return base.replace("_", " "), [_synset(pos, offset) for offset in _index(pos)[base]]
+    return "", []

@@ -237,7 +237,7 @@ class Jobs:
                     result = pipeline.generate_video(wave, "calm", os.path.join(folder, "warm.mp4"), methods[0], size=s.video_size, export_dir=folder, renderer=renderer, weights_dir=s.weights_dir)
                 for method in methods[1:]:
                     pipeline.animate_speech(wave, "calm", method, weights_dir=s.weights_dir)
-                self.read_prompt("flabbergasted", methods[0])  # the plain encoder, the descriptions it compares with, WordNet
+                self.read_prompt("bubbly", methods[0])  # loads the plain encoder, WordNet and the wordings its senses are chosen by
                 animation = result.animations[0]
                 for size in (s.compare_size, s.still_size):
                     self.renderers.get(size).render(animation.vertices[0], animation.arkit_weights()[0], animation.head_track()[0])
