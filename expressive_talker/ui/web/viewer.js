@@ -156,15 +156,21 @@ class Viewer {
 
   async rebuild() {
     const count = Math.max(1, this.panels.length);
+    const avatar = this.avatar;
+    const ticket = (this.builds = (this.builds || 0) + 1); // a later message wins over a slower load
+    let models;
     try {
       const face = await load(this.faceUrl);
+      const gltf = avatar ? await load(avatar.url) : face;
+      if (ticket !== this.builds) return;
       this.rig = face.scene.userData;
-      const gltf = this.avatar ? await load(this.avatar.url) : face;
-      this.models = Array.from({ length: count }, () => new Model(gltf, this.avatar));
+      models = Array.from({ length: count }, () => new Model(gltf, avatar));
     } catch (err) {
-      this.say(`The 3D viewer could not load the ${this.avatar ? 'avatar' : 'face'}: ${err.message || err}`);
+      if (ticket === this.builds) this.say(`The 3D viewer could not load the ${avatar ? 'avatar' : 'face'}: ${err.message || err}`);
       return;
     }
+    this.models = models;
+    this.shownAvatar = avatar;
     this.scenes = this.models.map((m) => this.sceneFor(m));
     this.labels.replaceChildren(...this.panels.map((p, i) => {
       const span = document.createElement('span');
@@ -173,9 +179,16 @@ class Viewer {
       return span;
     }));
     this.frame();
-    const missing = this.avatar && this.avatar.missing.length ? ` It lacks ${this.avatar.missing.length} of the 52 ARKit blendshapes: ${this.avatar.missing.join(', ')}.` : '';
-    this.say(this.panels.length ? (this.avatar ? `Your avatar ${this.avatar.name}.${missing}` : '') : (this.avatar ? `Your avatar ${this.avatar.name} is ready: generate to drive it.${missing}` : 'Generate to see the face move here.'));
+    this.say(this.describe());
     this.layout();
+  }
+
+  describe() {
+    const avatar = this.shownAvatar;
+    if (!avatar) return this.panels.length ? '' : 'Generate to see the face move here.';
+    const names = avatar.missing.length > 8 ? `${avatar.missing.slice(0, 8).join(', ')}, …` : avatar.missing.join(', ');
+    const missing = avatar.missing.length ? ` It lacks ${avatar.missing.length} of the 52 ARKit blendshapes (${names}).` : '';
+    return `Your avatar ${avatar.name}${this.panels.length ? '' : ' is ready: generate to drive it'}.${missing}`;
   }
 
   sceneFor(model) {
@@ -277,7 +290,7 @@ class Viewer {
       time: this.shown.time,
       playing: !this.audio.paused,
       duration: this.audio.duration,
-      avatar: this.avatar ? this.avatar.name : null,
+      avatar: this.shownAvatar ? this.shownAvatar.name : null,
       status: this.status.textContent,
       panels: this.models.map((m, i) => {
         const influences = {};
