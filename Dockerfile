@@ -1,6 +1,7 @@
-# A small image that runs the app as a non-root user (uid 1000) on port 7860.
-# It installs what `make setup` installs: packages.txt from Debian, then torch pinned and
-# requirements.txt into .venv.
+# A small image that runs the app as a non-root user (uid 1000) on port 7860; the Hugging Face
+# Space builds it (README front matter: sdk: docker). It installs what `make setup` installs:
+# packages.txt from Debian (npm among them), torch pinned and requirements.txt into .venv, and
+# three.js for the in-page viewer from npm.
 FROM python:3.11-slim-bookworm
 
 COPY packages.txt /tmp/packages.txt
@@ -12,9 +13,11 @@ RUN useradd --create-home --uid 1000 user
 USER user
 WORKDIR /home/user/app
 
-# Dependencies first, so code changes reuse this layer.
-COPY --chown=user requirements.txt packages.txt Makefile ./
-RUN make setup && rm -rf /home/user/.cache/pip
+# Dependencies first, so code changes reuse this layer (the package itself is installed editable:
+# its source arrives with the next COPY).
+COPY --chown=user requirements.txt packages.txt Makefile pyproject.toml README.md ./
+COPY --chown=user expressive_talker/ui/web/package.json expressive_talker/ui/web/package-lock.json expressive_talker/ui/web/
+RUN make setup && rm -rf /home/user/.cache/pip /home/user/.npm
 
 COPY --chown=user . .
 
