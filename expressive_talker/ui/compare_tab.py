@@ -26,9 +26,9 @@ def build_compare_tab(jobs) -> None:
             still = gr.Checkbox(False, label=STILL_LABEL, elem_id="compare-still")
             button = gr.Button("Compare", variant="primary", elem_id="compare-button")
         with gr.Column():
-            viewer = build_viewer("compare", jobs)
             # No label chip: it would cover the left panel's method name in the video.
             video = gr.Video(label="Side by side", show_label=False, format=None, interactive=False, elem_id="compare-video")
+    viewer = build_viewer("compare", jobs)  # the whole width: one panel per method
     curves = gr.JSON(visible=False)
     inputs = [audio, text, still]
     animated = button.click(jobs.animate_compare, inputs, curves, api_name=False, **VIDEO_EVENTS)

@@ -215,16 +215,26 @@ class Viewer {
       this.camera.fov = this.rig.camera.fovDeg;
       this.camera.position.set(x, y, z);
       this.controls.target.set(x, y, 0);
+      this.depthRange(z);
     } else {
       const height = Math.max(model.size.y, model.size.x, 1e-3);
       const distance = (0.55 * height) / Math.tan((this.rig.camera.fovDeg * DEG) / 2) + model.size.z / 2;
       this.camera.fov = this.rig.camera.fovDeg;
       this.camera.position.set(model.focus.x, model.focus.y, model.focus.z + distance);
       this.controls.target.copy(model.focus);
+      this.depthRange(distance);
     }
-    this.camera.near = 0.01;
-    this.camera.far = 100;
     this.controls.update();
+  }
+
+  // Near and far planes about the subject (the renderer's 0.05-5 m for facecap): a wide range
+  // lets the mouth cavity show through the cheeks. Zoom stays within them.
+  depthRange(distance) {
+    this.camera.near = distance / 14;
+    this.camera.far = distance * 7;
+    this.camera.updateProjectionMatrix();
+    this.controls.minDistance = distance / 5;
+    this.controls.maxDistance = distance * 4;
   }
 
   layout() {
@@ -264,10 +274,10 @@ class Viewer {
     if (!this.scenes) return;
     this.poseAt(this.audio.currentTime || 0);
     const size = this.renderer.getSize(new THREE.Vector2());
-    const w = size.x / this.scenes.length;
+    const edge = (i) => Math.round((i * size.x) / this.scenes.length); // whole pixels: no seam between panels
     this.scenes.forEach((scene, i) => {
-      this.renderer.setViewport(i * w, 0, w, size.y);
-      this.renderer.setScissor(i * w, 0, w, size.y);
+      this.renderer.setViewport(edge(i), 0, edge(i + 1) - edge(i), size.y);
+      this.renderer.setScissor(edge(i), 0, edge(i + 1) - edge(i), size.y);
       this.renderer.render(scene, this.camera);
     });
     this.showTime();
