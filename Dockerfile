@@ -1,12 +1,12 @@
 # A small image that runs the app as a non-root user (uid 1000) on port 7860; the Hugging Face
 # Space builds it (README front matter: sdk: docker). It installs what `make setup` installs:
-# packages.txt from Debian (npm among them), torch pinned and requirements.txt into .venv, and
+# packages.txt and npm from Debian, torch pinned and requirements.txt into .venv, and
 # three.js for the in-page viewer from npm.
 FROM python:3.11-slim-bookworm
 
 COPY packages.txt /tmp/packages.txt
 RUN apt-get update \
- && xargs -a /tmp/packages.txt apt-get install -y --no-install-recommends make \
+ && xargs -a /tmp/packages.txt apt-get install -y --no-install-recommends make npm \
  && rm -rf /var/lib/apt/lists/*
 
 RUN useradd --create-home --uid 1000 user

@@ -51,13 +51,14 @@ $(STAMP): requirements.txt packages.txt pyproject.toml Makefile
 	echo "import expressive_talker" > "$$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/expressive_talker_startup.pth"
 	touch $(STAMP)
 
-$(WEB_STAMP): $(WEB)/package.json $(WEB)/package-lock.json packages.txt
-	@$(MAKE) --no-print-directory apt
+# npm from Debian only where there is none (a NodeSource nodejs carries its own).
+$(WEB_STAMP): $(WEB)/package.json $(WEB)/package-lock.json
+	@command -v npm >/dev/null || $(MAKE) --no-print-directory apt-install PACKAGES=npm
 	npm ci --prefix $(WEB) --no-audit --no-fund --loglevel=error
 	touch $(WEB_STAMP)
 
-# Debian packages for CPU rendering and audio, and npm for three.js (the list the Docker image,
-# and so the Hugging Face Space, installs).
+# Debian packages for CPU rendering and audio (the same list the Docker image, and so the
+# Hugging Face Space, installs).
 apt:
 	@$(MAKE) --no-print-directory apt-install PACKAGES="$(APT_PACKAGES)"
 

@@ -201,10 +201,10 @@ def viewer_state(page, tab="generate") -> dict:
     return page.evaluate(VIEWER_STATE, f"{tab}-viewer")
 
 
-def downloaded_curves(page) -> dict:
-    """The ARKit curves JSON from the Downloads list, as a visitor would download it."""
-    link = page.wait_for_selector("#generate-files a[href*='.json']")
-    return json.loads(page.request.get(link.get_attribute("href")).body())
+def downloaded(page, suffix: str) -> bytes:
+    """The Generate tab's download whose name ends with ``suffix``, as a visitor would get it."""
+    link = page.wait_for_selector(f"#generate-files a[href$='{suffix}']")
+    return page.request.get(link.get_attribute("href")).body()
 
 
 def curves_at(curves: dict, t: float) -> dict:
@@ -239,7 +239,7 @@ def test_the_viewer_plays_the_curves_with_the_audio_scrubs_and_drives_an_avatar(
     page.wait_for_function(f"() => {{ const s = ({VIEWER_STATE})('generate-viewer'); return s && s.duration > 0 && s.panels.length === 1; }}")
     if not viewer_state(page)["playing"]:  # a browser may refuse to start sound by itself
         page.click("#generate-viewer .et-play")
-    curves = downloaded_curves(page)
+    curves = json.loads(downloaded(page, ".json"))
     # While it plays, the face follows the curves at the audio's own time.
     page.wait_for_function(f"() => ({VIEWER_STATE})('generate-viewer').time > 0.3")
     first = viewer_state(page)

@@ -31,7 +31,7 @@ def build_compare_tab(jobs) -> None:
     viewer = build_viewer("compare", jobs)  # the whole width: one panel per method
     curves = gr.JSON(visible=False)
     inputs = [audio, text, still]
-    animated = button.click(jobs.animate_compare, inputs, curves, api_name=False, **VIDEO_EVENTS)
+    animated = button.click(jobs.animate_compare, inputs, curves, api_name=False, show_progress_on=viewer, **VIDEO_EVENTS)
     curves.change(None, [curves, audio], viewer, js=FEED)  # in the browser: the viewer plays it
     animated.success(jobs.compare, inputs, video, api_name="compare", **VIDEO_EVENTS)
     examples = load_examples()

@@ -35,7 +35,7 @@ def build_generate_tab(jobs) -> None:
             files = gr.File(label="Downloads", file_count="multiple", interactive=False, elem_id="generate-files")
     curves = gr.JSON(visible=False)
     inputs = [audio, text, method, still]
-    animated = button.click(jobs.animate, inputs, curves, api_name="animate", **VIDEO_EVENTS)
+    animated = button.click(jobs.animate, inputs, curves, api_name="animate", show_progress_on=viewer, **VIDEO_EVENTS)
     curves.change(None, [curves, audio], viewer, js=FEED)  # in the browser: the viewer plays it
     animated.success(jobs.generate, inputs, [video, files], api_name="generate", **VIDEO_EVENTS)
     examples = load_examples()

@@ -37,7 +37,7 @@ def build_interpolate_tab(jobs) -> None:
             strip = gr.Image(label="α = 0, 0.25, 0.5, 0.75, 1 at mid-clip", show_label=False, type="numpy", format="png", interactive=False, elem_id="interpolate-strip")
     curves = gr.JSON(visible=False)
     inputs = [audio, text_a, text_b, alpha]
-    animated = button.click(jobs.animate_blend, inputs, curves, api_name=False, **VIDEO_EVENTS)
+    animated = button.click(jobs.animate_blend, inputs, curves, api_name=False, show_progress_on=viewer, **VIDEO_EVENTS)
     curves.change(None, [curves, audio], viewer, js=FEED)  # in the browser: the viewer plays it
     event = animated.success(jobs.interpolate, inputs, video, api_name="interpolate", **VIDEO_EVENTS)
     event.success(jobs.interpolation_strip, [audio, text_a, text_b], strip, api_name="interpolation_strip", **VIDEO_EVENTS)

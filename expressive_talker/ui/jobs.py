@@ -210,6 +210,8 @@ def _show_notes(notes) -> None:
 
 
 class Jobs:
+    RECENT = 4  # animations kept for the video that follows them (a 60 s one holds ~60 MB)
+
     def __init__(self, settings: Settings | None = None):
         self.settings = settings or Settings()
         self.renderers = Renderers()
@@ -238,8 +240,6 @@ class Jobs:
                 write_viewer_face(self.viewer_face_path)
                 self._face_written = True
         return self.viewer_face_path
-
-    RECENT = 4  # animations kept for the video that follows them (a 60 s one holds ~60 MB)
 
     def _recent_animation(self, key: tuple, compute):
         """(value, fresh): what ``compute()`` gave for ``key`` lately, or a new one. The viewer's
@@ -364,7 +364,7 @@ class Jobs:
     def _animate_compare(self, audio, text, still=False, progress=gr.Progress()) -> dict:
         """Compare's panels for the viewer: ``{"panels": [curves JSON + "label", ...]}``."""
         animations, _ = self._every_method(audio, text, still, progress)
-        _show_notes(dict.fromkeys(n for a in animations for n in a.notes))
+        _show_notes(list(dict.fromkeys(n for a in animations for n in a.notes)))
         self.viewer_face()
         return {"panels": [{"label": pipeline.METHOD_LABELS[a.method], **curves_doc(a.arkit_weights(), a.fps, a.head_rotation)} for a in animations]}
 
