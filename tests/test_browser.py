@@ -15,8 +15,8 @@ from .helpers import make_tiny_weights, write_avatar
 
 pytestmark = pytest.mark.slow
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-# WebGL without a GPU: ANGLE on SwiftShader, Chromium's CPU renderer (--disable-gpu alone leaves
-# the viewer without WebGL).
+# WebGL without a GPU: ANGLE on SwiftShader, Chromium's CPU renderer. Chromium 156 falls back to
+# it by itself; the flags ask for it, since Chromium has been phasing that silent fallback out.
 FLAGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--use-angle=swiftshader", "--enable-unsafe-swiftshader",
     "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",

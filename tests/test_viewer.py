@@ -120,3 +120,20 @@ def test_only_the_viewer_files_of_three_js_are_served(tmp_path):
                 urllib.request.urlopen(base + file_url(other))
     finally:
         demo.close()
+
+
+def test_without_three_js_the_viewer_says_so_and_serves_nothing(monkeypatch, tmp_path):
+    import gradio as gr
+
+    from expressive_talker.ui import viewer
+
+    monkeypatch.setattr(viewer, "THREE_DIR", str(tmp_path / "missing"))
+    assert viewer.vendor_paths() is None
+
+    class Jobs:
+        viewer_face_path = str(tmp_path / "viewer-face.glb")
+
+    with gr.Blocks():
+        html = viewer.build_viewer("generate", Jobs())
+    assert html.props["vendor"] is None and html.props["missing_note"] == viewer.MISSING_NOTE
+    assert "make setup" in viewer.MISSING_NOTE

@@ -36,7 +36,7 @@ VENDOR_FILES = (
     "examples/jsm/libs/meshopt_decoder.module.js",
     "LICENSE",
 )
-MISSING_NOTE = "The 3D viewer is off: three.js is not installed here (run `make setup`, which runs npm). The video below works as usual."
+MISSING_NOTE = "The 3D viewer is off: three.js is not installed here (run make setup, which runs npm). The video below works as usual."
 
 
 def vendor_paths() -> list[str] | None:
@@ -81,8 +81,12 @@ CSS = """
 # then viewer.js mounts and follows the component's value.
 BOOT = """
 (async () => {
-  const status = element.querySelector('.et-status');
-  if (!props.vendor) { status.textContent = props.missing_note; return; }
+  // Without a viewer, one line says why; the bar and the empty stage go.
+  const off = (text) => {
+    for (const part of element.querySelectorAll('.et-frame, .et-bar')) part.remove();
+    element.querySelector('.et-status').textContent = text;
+  };
+  if (!props.vendor) return off(props.missing_note);
   const at = (url) => new URL(url, document.baseURI).href;
   if (!document.querySelector('script[data-expressive-talker-three]')) {
     const map = document.createElement('script');
@@ -97,7 +101,7 @@ BOOT = """
     watch('value', () => viewer.receive(props.value));
     if (props.value) viewer.receive(props.value);
   } catch (err) {
-    status.textContent = `The 3D viewer could not start (${err.message || err}). The video below works as usual.`;
+    off(`The 3D viewer could not start (${err.message || err}). The video below works as usual.`);
   }
 })();
 """
@@ -117,7 +121,8 @@ def build_viewer(tab: str, jobs) -> gr.HTML:
         gr.set_static_paths([*vendor, VIEWER_SCRIPT, face_path])
         props["vendor"] = {"three": file_url(vendor[0]), "viewer": file_url(VIEWER_SCRIPT)}
     viewer = gr.HTML("", html_template=TEMPLATE, css_template=CSS, js_on_load=BOOT, elem_id=f"{tab}-viewer", **props)
-    avatar = gr.File(label="Your own avatar (optional): a .glb or .vrm with ARKit blendshapes", file_types=list(AVATAR_SUFFIXES), elem_id=f"{tab}-avatar")
+    label = "Your own avatar (optional): a .glb or .vrm with ARKit blendshapes"
+    avatar = gr.File(label=label, file_types=list(AVATAR_SUFFIXES), elem_id=f"{tab}-avatar", visible=vendor is not None)
     def upload(path):
         message = avatar_message(path)
         jobs.viewer_face()  # the viewer lights an avatar as it lights the face: it reads the face too
