@@ -66,6 +66,14 @@ def test_a_file_the_viewer_cannot_drive_gets_one_clear_message(tmp_path, make, m
         read_avatar(make(tmp_path))
 
 
+def test_an_avatar_the_viewer_cannot_decode_is_refused_by_name():
+    """facecap as three.js ships it (openfacefx's copy): ARKit names, but KTX2 textures."""
+    from expressive_talker.face.facecap import facecap_path
+
+    with pytest.raises(InputError, match="uses KTX2 \\(Basis\\) textures, which the viewer cannot decode"):
+        read_avatar(facecap_path())
+
+
 def test_the_viewer_face_is_the_rig_with_its_colours_eyes_teeth_and_neck(tmp_path):
     from expressive_talker.face.motion import NECK_PIVOT
     from expressive_talker.face.rig import load_rig

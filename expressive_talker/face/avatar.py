@@ -19,6 +19,9 @@ from ..errors import InputError
 from .rig import ARKIT_NAMES
 
 AVATAR_SUFFIXES = (".glb", ".vrm")
+# Required glTF extensions whose decoders the viewer does not ship (it reads meshopt and quantized
+# meshes, and plain PNG/JPEG textures).
+UNSUPPORTED = {"KHR_draco_mesh_compression": "Draco-compressed meshes", "KHR_texture_basisu": "KTX2 (Basis) textures"}
 _ARKIT_LOWER = {name.lower(): name for name in ARKIT_NAMES}
 # Longest first, so that a prefixed name is matched by the longest ARKit name it ends with.
 _BY_LENGTH = sorted(_ARKIT_LOWER, key=len, reverse=True)
@@ -89,6 +92,9 @@ def read_avatar(path) -> AvatarMorphs:
     if not name.lower().endswith(AVATAR_SUFFIXES):
         raise InputError(f"{name}: upload an avatar as .glb or .vrm (glTF 2.0 with ARKit-named morph targets)")
     doc = _gltf_json(path)
+    for extension in doc.get("extensionsRequired") or []:
+        if extension in UNSUPPORTED:
+            raise InputError(f"{name} uses {UNSUPPORTED[extension]}, which the viewer cannot decode: export the avatar without them")
     bindings: dict[int, list[tuple[int, str]]] = {}
     morphs = 0
     for m, mesh in enumerate(doc.get("meshes") or []):

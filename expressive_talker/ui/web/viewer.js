@@ -54,7 +54,8 @@ class Model {
       // Frame and turn about the face: the meshes the curves drive.
       const box = new THREE.Box3();
       turn.updateMatrixWorld(true);
-      for (const b of this.bindings) box.expandByObject(b.mesh);
+      // Precise: vertex by vertex at rest (a geometry's own box also spans every morph target).
+      for (const mesh of new Set(this.bindings.map((b) => b.mesh))) box.expandByObject(mesh, true);
       if (box.isEmpty()) box.setFromObject(turn);
       this.focus = box.getCenter(new THREE.Vector3());
       this.size = box.getSize(new THREE.Vector3());
