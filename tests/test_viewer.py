@@ -52,6 +52,16 @@ def test_a_vrm0_avatar_with_names_on_its_primitive_is_read_and_turned(tmp_path):
     assert avatar.bindings == {0: [(0, "jawOpen")]} and avatar.turn_deg == 180.0
 
 
+def broken_json(path):
+    """A .glb whose JSON has the wrong types where meshes, extras and extensions go."""
+    import struct
+
+    text = json.dumps({"asset": {"version": "2.0"}, "meshes": [{"extras": [1], "primitives": ["x", {"targets": 3}]}, 7], "extensions": [], "extensionsRequired": {}}).encode()
+    text += b" " * ((-len(text)) % 4)
+    path.write_bytes(struct.pack("<4sII", b"glTF", 2, 20 + len(text)) + struct.pack("<I4s", len(text), b"JSON") + text)
+    return path
+
+
 @pytest.mark.parametrize(
     "make, message",
     [
@@ -59,6 +69,7 @@ def test_a_vrm0_avatar_with_names_on_its_primitive_is_read_and_turned(tmp_path):
         (lambda d: write_avatar(d / "vrm.glb", ["Fcl_ALL_Joy", "Fcl_ALL_Angry"]), "has 2 morph targets but none is named after an ARKit blendshape"),
         (lambda d: (d / "notes.glb").write_text("not a model") and d / "notes.glb", "is not a binary glTF file"),
         (lambda d: (d / "face.obj").write_text("v 0 0 0") and d / "face.obj", "upload an avatar as .glb or .vrm"),
+        (lambda d: broken_json(d / "odd.glb"), "has no morph targets"),
     ],
 )
 def test_a_file_the_viewer_cannot_drive_gets_one_clear_message(tmp_path, make, message):

@@ -75,14 +75,18 @@ def _gltf_json(path: str) -> dict:
     return doc
 
 
+def _dicts(value) -> list[dict]:
+    """The objects in a glTF array (anything else in a broken file is skipped)."""
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
 def _target_names(mesh: dict) -> list[str]:
-    names = (mesh.get("extras") or {}).get("targetNames")
-    if not names:
-        for primitive in mesh.get("primitives", []):
-            names = (primitive.get("extras") or {}).get("targetNames")
-            if names:
-                break
-    return [str(n) for n in names] if isinstance(names, list) else []
+    for holder in (mesh, *_dicts(mesh.get("primitives"))):
+        extras = holder.get("extras")
+        names = extras.get("targetNames") if isinstance(extras, dict) else None
+        if isinstance(names, list) and names:
+            return [str(n) for n in names]
+    return []
 
 
 def read_avatar(path) -> AvatarMorphs:
@@ -92,15 +96,17 @@ def read_avatar(path) -> AvatarMorphs:
     if not name.lower().endswith(AVATAR_SUFFIXES):
         raise InputError(f"{name}: upload an avatar as .glb or .vrm (glTF 2.0 with ARKit-named morph targets)")
     doc = _gltf_json(path)
-    for extension in doc.get("extensionsRequired") or []:
-        if extension in UNSUPPORTED:
+    required = doc.get("extensionsRequired")
+    for extension in required if isinstance(required, list) else []:
+        if isinstance(extension, str) and extension in UNSUPPORTED:
             raise InputError(f"{name} uses {UNSUPPORTED[extension]}, which the viewer cannot decode: export the avatar without them")
     bindings: dict[int, list[tuple[int, str]]] = {}
     morphs = 0
-    for m, mesh in enumerate(doc.get("meshes") or []):
+    meshes = doc.get("meshes")
+    for m, mesh in enumerate(meshes if isinstance(meshes, list) else []):
         if not isinstance(mesh, dict):
             continue
-        count = max((len(p.get("targets") or []) for p in mesh.get("primitives", []) if isinstance(p, dict)), default=0)
+        count = max((len(p["targets"]) for p in _dicts(mesh.get("primitives")) if isinstance(p.get("targets"), list)), default=0)
         morphs += count
         pairs = []
         for k, target in enumerate(_target_names(mesh)[:count]):
@@ -116,5 +122,6 @@ def read_avatar(path) -> AvatarMorphs:
     have = {arkit for pairs in bindings.values() for _, arkit in pairs}
     found = [n for n in ARKIT_NAMES if n in have]
     missing = [n for n in ARKIT_NAMES if n not in have]
-    vrm0 = "VRM" in (doc.get("extensions") or {})
+    extensions = doc.get("extensions")
+    vrm0 = isinstance(extensions, dict) and "VRM" in extensions
     return AvatarMorphs(bindings, found, missing, 180.0 if vrm0 else 0.0)

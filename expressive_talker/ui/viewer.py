@@ -123,6 +123,7 @@ def build_viewer(tab: str, jobs) -> gr.HTML:
     viewer = gr.HTML("", html_template=TEMPLATE, css_template=CSS, js_on_load=BOOT, elem_id=f"{tab}-viewer", **props)
     label = "Your own avatar (optional): a .glb or .vrm with ARKit blendshapes"
     avatar = gr.File(label=label, file_types=list(AVATAR_SUFFIXES), elem_id=f"{tab}-avatar", visible=vendor is not None)
+
     def upload(path):
         message = avatar_message(path)
         jobs.viewer_face()  # the viewer lights an avatar as it lights the face: it reads the face too
