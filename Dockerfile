@@ -1,20 +1,23 @@
-# A small image that runs the app as a non-root user (uid 1000) on port 7860.
-# It installs what `make setup` installs: packages.txt from Debian, then torch pinned and
-# requirements.txt into .venv.
+# A small image that runs the app as a non-root user (uid 1000) on port 7860; the Hugging Face
+# Space builds it (README front matter: sdk: docker). It installs what `make setup` installs:
+# packages.txt and npm from Debian, torch pinned and requirements.txt into .venv, and
+# three.js for the in-page viewer from npm.
 FROM python:3.11-slim-bookworm
 
 COPY packages.txt /tmp/packages.txt
 RUN apt-get update \
- && xargs -a /tmp/packages.txt apt-get install -y --no-install-recommends make \
+ && xargs -a /tmp/packages.txt apt-get install -y --no-install-recommends make npm \
  && rm -rf /var/lib/apt/lists/*
 
 RUN useradd --create-home --uid 1000 user
 USER user
 WORKDIR /home/user/app
 
-# Dependencies first, so code changes reuse this layer.
-COPY --chown=user requirements.txt packages.txt Makefile ./
-RUN make setup && rm -rf /home/user/.cache/pip
+# Dependencies first, so code changes reuse this layer (the package itself is installed editable:
+# its source arrives with the next COPY).
+COPY --chown=user requirements.txt packages.txt Makefile pyproject.toml README.md ./
+COPY --chown=user expressive_talker/ui/web/package.json expressive_talker/ui/web/package-lock.json expressive_talker/ui/web/
+RUN make setup && rm -rf /home/user/.cache/pip /home/user/.npm
 
 COPY --chown=user . .
 

@@ -7,6 +7,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 STAMP := $(VENV)/.installed
+# The in-page viewer's three.js, from npm (pinned in package-lock.json), served by the app itself.
+WEB := expressive_talker/ui/web
+WEB_STAMP := $(WEB)/node_modules/.installed
 APT_PACKAGES := $(shell grep -v '^\s*\#' packages.txt)
 # Not needed by the app (so not in packages.txt, which a Space installs): the speech engines
 # that build the training corpus, the browser the UI tests drive, and the PostgreSQL server the
@@ -33,7 +36,7 @@ demo: setup
 test: setup dev-apt
 	$(PY) -m pytest
 
-setup: $(STAMP)
+setup: $(STAMP) $(WEB_STAMP)
 
 $(STAMP): requirements.txt packages.txt pyproject.toml Makefile
 	@$(MAKE) --no-print-directory apt
@@ -48,7 +51,14 @@ $(STAMP): requirements.txt packages.txt pyproject.toml Makefile
 	echo "import expressive_talker" > "$$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/expressive_talker_startup.pth"
 	touch $(STAMP)
 
-# Debian packages for CPU rendering and audio (the same list a Hugging Face Space installs).
+# npm from Debian only where there is none (a NodeSource nodejs carries its own).
+$(WEB_STAMP): $(WEB)/package.json $(WEB)/package-lock.json
+	@command -v npm >/dev/null || $(MAKE) --no-print-directory apt-install PACKAGES=npm
+	npm ci --prefix $(WEB) --no-audit --no-fund --loglevel=error
+	touch $(WEB_STAMP)
+
+# Debian packages for CPU rendering and audio (the same list the Docker image, and so the
+# Hugging Face Space, installs).
 apt:
 	@$(MAKE) --no-print-directory apt-install PACKAGES="$(APT_PACKAGES)"
 
@@ -120,4 +130,4 @@ card:
 		--notes train/card_notes.md train/baselines.md
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache $(WEB)/node_modules

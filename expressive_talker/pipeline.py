@@ -206,10 +206,13 @@ def generate_video(
     progress: Progress | None = None,
     weights_dir: str = WEIGHTS_DIR,
     still: bool = False,
+    animation: Animation | None = None,
 ) -> VideoResult:
     """Animate with one method, render the MP4 and, with ``export_dir``, write every export.
-    ``still``: the model's raw output, without the motion layer."""
-    animation = animate_speech(audio, text, method, text_b, alpha, max_seconds, progress, weights_dir, still)
+    ``still``: the model's raw output, without the motion layer. ``animation``: the animation of
+    these very inputs, already computed (the in-page viewer's), rendered instead of animating again."""
+    if animation is None:
+        animation = animate_speech(audio, text, method, text_b, alpha, max_seconds, progress, weights_dir, still)
     frames = render_animations([animation], out_path, size, renderer=renderer, progress=progress)
     exports = {}
     if export_dir is not None:
@@ -219,6 +222,20 @@ def generate_video(
             export_dir, animation.vertices, animation.arkit_weights(), animation.fps, stem=f"expressive-talker-{method}", head_rotation=animation.head_rotation
         )
     return VideoResult(os.fspath(out_path), frames, [animation], exports, animation.notes)
+
+
+def animate_every_method(audio, text, max_seconds=None, progress: Progress | None = None, weights_dir: str = WEIGHTS_DIR, still: bool = False) -> list[Animation]:
+    """The same audio and prompt animated by every method that has weights (Compare's panels)."""
+    methods = available_methods(weights_dir)
+    if not methods:
+        raise InputError(f"no trained weights for any method (looked in {weights_dir})")
+    animations: list[Animation] = []
+    source = audio
+    for method in methods:
+        animation = animate_speech(source, text, method, max_seconds=max_seconds, progress=progress, weights_dir=weights_dir, still=still)
+        source = animation.wave  # decode once; later methods reuse the waveform
+        animations.append(animation)
+    return animations
 
 
 def compare_video(
@@ -231,22 +248,17 @@ def compare_video(
     progress: Progress | None = None,
     weights_dir: str = WEIGHTS_DIR,
     still: bool = False,
+    animations: list[Animation] | None = None,
 ) -> VideoResult:
     """Every method that has weights, on the same audio and prompt, in one synchronised MP4 with
     one labelled panel each. Methods without weights are left out and named in the notes. The
     motion layer is seeded by the audio: panels that show the same expression blink, look and nod
-    at the same moments."""
-    methods = available_methods(weights_dir)
-    missing = [METHOD_LABELS[m] for m in METHODS if m not in methods]
-    if not methods:
-        raise InputError(f"no trained weights for any method (looked in {weights_dir})")
-    animations: list[Animation] = []
-    source = audio
-    for method in methods:
-        animation = animate_speech(source, text, method, max_seconds=max_seconds, progress=progress, weights_dir=weights_dir, still=still)
-        source = animation.wave  # decode once; later methods reuse the waveform
-        animations.append(animation)
-    frames = render_animations(animations, out_path, size, [METHOD_LABELS[m] for m in methods], renderer, progress)
+    at the same moments. ``animations``: those of ``animate_every_method`` for these inputs,
+    already computed (the in-page viewer's)."""
+    missing = [METHOD_LABELS[m] for m in METHODS if m not in available_methods(weights_dir)]
+    if animations is None:
+        animations = animate_every_method(audio, text, max_seconds, progress, weights_dir, still)
+    frames = render_animations(animations, out_path, size, [METHOD_LABELS[a.method] for a in animations], renderer, progress)
     notes = list(dict.fromkeys(n for a in animations for n in a.notes))
     if missing:
         notes.append(f"not shown, no trained weights: {', '.join(missing)}")

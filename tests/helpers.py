@@ -67,3 +67,48 @@ def duration(path):
     """Seconds of the first stream of a media file, from ffmpeg's header line."""
     _, secs = imageio_ffmpeg.count_frames_and_secs(str(path))
     return secs
+
+
+def write_avatar(path, target_names, vrm0=False, mesh_names=False):
+    """A tiny binary glTF avatar: a four-vertex mesh whose morph target k lifts the tip by
+    (k + 1) cm. ``target_names`` name the targets in ``mesh.extras`` (or, with ``mesh_names`` off
+    and ``vrm0``, in the primitive's extras as some VRM exporters write them)."""
+    import struct
+
+    vertices = np.array([[-0.05, -0.05, 0.0], [0.05, -0.05, 0.0], [0.0, 0.05, 0.0], [0.0, 0.0, 0.03]], np.float32)
+    indices = np.array([0, 1, 3, 1, 2, 3, 2, 0, 3, 0, 2, 1], np.uint16)
+    blobs = [vertices.tobytes(), indices.tobytes()]
+    deltas = []
+    for k in range(len(target_names)):
+        d = np.zeros_like(vertices)
+        d[3, 1] = 0.01 * (k + 1)
+        deltas.append(d)
+        blobs.append(d.tobytes())
+    views, accessors, offset = [], [], 0
+    for i, blob in enumerate(blobs):
+        views.append({"buffer": 0, "byteOffset": offset, "byteLength": len(blob)})
+        offset += len(blob) + (-len(blob)) % 4
+        if i == 1:
+            accessors.append({"bufferView": 1, "componentType": 5123, "count": len(indices), "type": "SCALAR"})
+        else:
+            array = vertices if i == 0 else deltas[i - 2]
+            accessors.append({"bufferView": i, "componentType": 5126, "count": 4, "type": "VEC3", "min": array.min(0).tolist(), "max": array.max(0).tolist()})
+    binary = b"".join(blob + b"\0" * ((-len(blob)) % 4) for blob in blobs)
+    primitive = {"attributes": {"POSITION": 0}, "indices": 1, "targets": [{"POSITION": 2 + k} for k in range(len(target_names))]}
+    mesh = {"name": "face", "primitives": [primitive], "weights": [0.0] * len(target_names)}
+    if vrm0 and not mesh_names:
+        primitive["extras"] = {"targetNames": list(target_names)}
+    else:
+        mesh["extras"] = {"targetNames": list(target_names)}
+    doc = {
+        "asset": {"version": "2.0"}, "scene": 0, "scenes": [{"nodes": [0]}], "nodes": [{"name": "avatar", "mesh": 0}],
+        "meshes": [mesh], "accessors": accessors, "bufferViews": views, "buffers": [{"byteLength": len(binary)}],
+    }  # fmt: skip
+    if vrm0:
+        doc["extensions"] = {"VRM": {"specVersion": "0.0"}}
+    text = json.dumps(doc).encode()
+    text += b" " * ((-len(text)) % 4)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<4sII", b"glTF", 2, 12 + 8 + len(text) + 8 + len(binary)))
+        f.write(struct.pack("<I4s", len(text), b"JSON") + text + struct.pack("<I4s", len(binary), b"BIN\0") + binary)
+    return path

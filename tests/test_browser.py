@@ -1,18 +1,26 @@
 """The demo page driven in headless Debian Chromium (Playwright, no browser download): upload an
-example, generate, the video plays; a mistake shows an error and the next try works; WebM
-uploads, labels that nothing covers, and the Face rig's keys, typed values, presets and reset."""
+example, generate, the video plays; the 3D viewer plays the curves with the audio, scrubs and drives
+an uploaded avatar; a mistake shows an error and the next try works; WebM uploads, labels that
+nothing covers, and the Face rig's keys, typed values, presets and reset."""
 
+import json
 import os
 import shutil
 import socket
 
+import numpy as np
 import pytest
 
-from .helpers import make_tiny_weights
+from .helpers import make_tiny_weights, write_avatar
 
 pytestmark = pytest.mark.slow
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"]
+# WebGL without a GPU: ANGLE on SwiftShader, Chromium's CPU renderer. Chromium 156 falls back to
+# it by itself; the flags ask for it, since Chromium has been phasing that silent fallback out.
+FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--use-angle=swiftshader", "--enable-unsafe-swiftshader",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
+]  # fmt: skip
 EXAMPLE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples", "espeak_hallway.flac")
 
 
@@ -183,3 +191,87 @@ def test_about_is_a_short_page(page, url):
     page.get_by_role("tab", name="About").click()
     page.wait_for_selector("#about-figure svg")
     assert page.evaluate("document.body.scrollHeight") < 2000  # was a 3,100-pixel wall
+
+
+# The viewer's read-only hook (expressive_talker/ui/web/viewer.js): what it shows now.
+VIEWER_STATE = "id => { const v = (window.expressiveTalkerViewers || {})[id]; return v ? v.state() : null; }"
+
+
+def viewer_state(page, tab="generate") -> dict:
+    return page.evaluate(VIEWER_STATE, f"{tab}-viewer")
+
+
+def downloaded(page, suffix: str) -> bytes:
+    """The Generate tab's download whose name ends with ``suffix``, as a visitor would get it."""
+    link = page.wait_for_selector(f"#generate-files a[href$='{suffix}']")
+    return page.request.get(link.get_attribute("href")).body()
+
+
+def curves_at(curves: dict, t: float) -> dict:
+    """Each curve at time t, linear between frames (as the viewer plays them)."""
+    frames = np.asarray(curves["frames"], dtype=float)
+    f = min(max(t * curves["fps"], 0.0), len(frames) - 1)
+    i0 = int(np.floor(f))
+    i1 = min(i0 + 1, len(frames) - 1)
+    row = frames[i0] * (1 - (f - i0)) + frames[i1] * (f - i0)
+    return dict(zip(curves["names"], row))
+
+
+def assert_shows_curves(state: dict, curves: dict) -> None:
+    expected = curves_at(curves, state["time"])
+    shown = state["panels"][0]["influences"]
+    assert shown, "the viewer drives no morph target"
+    for name, value in shown.items():
+        assert abs(value - expected[name]) < 1e-3, (name, state["time"], value, expected[name])
+
+
+def scrub_to(page, fraction: float) -> dict:
+    page.evaluate("f => { const s = document.querySelector('#generate-viewer .et-scrub'); s.value = Math.round(f * 1000); s.dispatchEvent(new Event('input')); }", fraction)
+    page.wait_for_function("([sel, f]) => { const a = document.querySelector(sel); return a.readyState >= 2 && Math.abs(a.currentTime / a.duration - f) < 0.002 && !a.seeking; }", arg=["#generate-viewer audio", fraction])
+    page.wait_for_function(f"f => {{ const s = ({VIEWER_STATE})('generate-viewer'); return Math.abs(s.time / s.duration - f) < 0.002; }}", arg=fraction)
+    return viewer_state(page)
+
+
+def test_the_viewer_plays_the_curves_with_the_audio_scrubs_and_drives_an_avatar(page, url, tmp_path):
+    page.goto(url)
+    page.wait_for_function(f"() => ({VIEWER_STATE})('generate-viewer')")  # the page is wired up
+    page.get_by_text("slightly disgusted (flite 2.2, voice slt)").click()  # an example: its animation, then its video
+    page.wait_for_function(f"() => {{ const s = ({VIEWER_STATE})('generate-viewer'); return s && s.duration > 0 && s.panels.length === 1; }}")
+    if not viewer_state(page)["playing"]:  # a browser may refuse to start sound by itself
+        page.click("#generate-viewer .et-play")
+    curves = json.loads(downloaded(page, ".json"))
+    # While it plays, the face follows the curves at the audio's own time.
+    page.wait_for_function(f"() => ({VIEWER_STATE})('generate-viewer').time > 0.3")
+    first = viewer_state(page)
+    page.wait_for_function(f"t => ({VIEWER_STATE})('generate-viewer').time > t + 0.5", arg=first["time"])
+    second = viewer_state(page)
+    for state in (first, second):
+        assert_shows_curves(state, curves)
+    assert first["panels"][0]["influences"] != second["panels"][0]["influences"]
+    # Paused and scrubbed: the face shows the moment scrubbed to.
+    page.click("#generate-viewer .et-play")
+    page.wait_for_function(f"() => !({VIEWER_STATE})('generate-viewer').playing")
+    assert_shows_curves(scrub_to(page, 0.5), curves)
+
+    # Your own avatar: three ARKit names (one prefixed, one with facecap's side suffix), one not.
+    avatar = write_avatar(tmp_path / "tiny.glb", ["blendShape1.JawOpen", "mesh_eyeBlink_L", "Fcl_ALL_Joy"])
+    page.set_input_files("#generate-avatar input[type=file]", str(avatar))
+    page.wait_for_function(f"() => ({VIEWER_STATE})('generate-viewer').avatar === 'tiny.glb'")
+    state = viewer_state(page)
+    assert set(state["panels"][0]["influences"]) == {"jawOpen", "eyeBlinkLeft"}
+    assert "lacks 50 of the 52 ARKit blendshapes" in state["status"]
+    # Driven by the same curves: before and at the strongest blink.
+    blink = np.asarray(curves["frames"])[:, curves["names"].index("eyeBlinkLeft")]
+    moments = [scrub_to(page, (np.argmin(blink) + 0.5) / len(blink)), scrub_to(page, (np.argmax(blink) + 0.5) / len(blink))]
+    for state in moments:
+        assert_shows_curves(state, curves)
+    assert moments[1]["panels"][0]["influences"]["eyeBlinkLeft"] - moments[0]["panels"][0]["influences"]["eyeBlinkLeft"] > 0.2
+
+
+def test_an_avatar_without_arkit_blendshapes_gets_one_message(page, url, tmp_path):
+    page.goto(url)
+    page.wait_for_function(f"() => ({VIEWER_STATE})('generate-viewer')")
+    avatar = write_avatar(tmp_path / "plain.glb", ["Fcl_ALL_Joy"])
+    page.set_input_files("#generate-avatar input[type=file]", str(avatar))
+    page.wait_for_selector("[data-testid=toast-body]:has-text('none is named after an ARKit blendshape')")
+    assert page.wait_for_function(f"() => ({VIEWER_STATE})('generate-viewer')").json_value()["avatar"] is None

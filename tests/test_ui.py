@@ -76,6 +76,25 @@ def test_generate_returns_video_and_exports_that_parse(app, speech):
     assert np.abs(read_talkinghead(by_format["talkinghead"])[0] - weights).max() < 1e-4
 
 
+def test_animate_returns_the_curves_without_a_video(app, speech):
+    """/animate: the ARKit curves and head track, the content of the curves JSON export."""
+    import json
+
+    from gradio_client import handle_file
+
+    client, _ = app
+    curves = client.predict(handle_file(speech), "slightly disgusted", "ours", False, api_name="/animate")
+    assert curves.keys() == {"fps", "names", "frames", "head_rotation_deg"}
+    assert curves["fps"] == FPS and len(curves["names"]) == 52
+    assert np.asarray(curves["frames"]).shape == (36, 52) and np.asarray(curves["head_rotation_deg"]).shape == (36, 3)
+    assert np.any(curves["head_rotation_deg"])  # the motion layer's head track
+    _, files = client.predict(handle_file(speech), "slightly disgusted", "ours", False, api_name="/generate")
+    exported = json.loads(open(next(f for f in files if f.endswith(".json"))).read())
+    assert exported == curves
+    with pytest.raises(Exception, match="prompt is empty"):
+        client.predict(handle_file(speech), "  ", "ours", False, api_name="/animate")
+
+
 def test_generate_still_face_gives_the_raw_output(app, speech):
     """The Still face box (the 4th input of /generate) turns the motion layer off."""
     import json

@@ -71,16 +71,20 @@ def head_track(head_rotation, frames: int) -> np.ndarray:
     return np.zeros((frames, 3)) if head_rotation is None else np.asarray(head_rotation, dtype=float).reshape(frames, 3)
 
 
-def write_curves(path, weights: np.ndarray, fps: float, head_rotation: np.ndarray | None = None) -> None:
+def curves_doc(weights: np.ndarray, fps: float, head_rotation: np.ndarray | None = None) -> dict:
+    """The curves JSON as a dict: what ``write_curves`` writes and the app's ``/animate`` returns."""
     weights = np.asarray(weights, dtype=float)
-    doc = {
+    return {
         "fps": fps,
         "names": ARKIT_NAMES,
         "frames": np.round(weights, 5).tolist(),
         "head_rotation_deg": np.round(head_track(head_rotation, len(weights)), 4).tolist(),
     }
+
+
+def write_curves(path, weights: np.ndarray, fps: float, head_rotation: np.ndarray | None = None) -> None:
     with open(path, "w", encoding="utf-8") as f:
-        json.dump(doc, f)
+        json.dump(curves_doc(weights, fps, head_rotation), f)
 
 
 def read_head_rotation(path, frames: int) -> np.ndarray | None:

@@ -177,6 +177,11 @@ def write_glb(path, weights: np.ndarray, fps: float, rig: FaceRig | None = None,
         "buffers": [{"byteLength": len(blob)}],
         "extras": {"fps": fps, "frames": frames},
     }
+    write_glb_container(path, doc, blob)
+
+
+def write_glb_container(path, doc: dict, blob: bytes) -> None:
+    """A glTF document and its one binary buffer (4-byte aligned) as a .glb file."""
     text = json.dumps(doc, separators=(",", ":")).encode()
     text += b" " * ((-len(text)) % 4)  # the JSON chunk is padded with spaces, the BIN chunk with zeros
     total = 12 + 8 + len(text) + 8 + len(blob)

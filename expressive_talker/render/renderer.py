@@ -25,6 +25,15 @@ MOUTH = (0.35, 0.10, 0.10, 1.0)
 LIPS = (0.70, 0.36, 0.35, 1.0)  # the vermilion: a mouth that reads at 256-512 px
 SCLERA, IRIS, PUPIL = (0.95, 0.94, 0.92, 1.0), (0.33, 0.22, 0.14, 1.0), (0.03, 0.03, 0.03, 1.0)
 IRIS_DEG, PUPIL_DEG = 24.0, 10.0  # half-angles of the painted iris and pupil on the eyeball
+AMBIENT = 0.12
+CAMERA_FOV_DEG = 22.0
+# Three-point lighting, (colour, intensity, where it shines from towards the origin): warm key
+# upper-left, cool fill right, rim from behind above. The in-page viewer lights the same way.
+LIGHTS = (
+    ((1.0, 0.96, 0.9), 3.2, (-0.6, 0.5, 0.9)),
+    ((0.85, 0.9, 1.0), 1.4, (0.8, 0.1, 0.6)),
+    ((1.0, 1.0, 1.0), 2.0, (0.2, 0.8, -0.9)),
+)
 
 
 SHADER_DIR = os.path.join(os.path.dirname(__file__), "shaders")
@@ -86,7 +95,7 @@ class _DynamicMesh:
         GL.glBindBuffer(GL.GL_ARRAY_BUFFER, 0)
 
 
-def _eye_colours(vertices, centre):
+def eye_colours(vertices, centre):
     """Sclera, brown iris and black pupil painted by the angle from the eye's forward axis."""
     direction = vertices - centre
     cos = direction[:, 2] / np.linalg.norm(direction, axis=1)
@@ -94,6 +103,15 @@ def _eye_colours(vertices, centre):
     colours[cos > np.cos(np.radians(IRIS_DEG))] = IRIS
     colours[cos > np.cos(np.radians(PUPIL_DEG))] = PUPIL
     return colours
+
+
+def head_colours(rig: FaceRig) -> np.ndarray:
+    """(V,4) vertex colours of the head: skin, the lips' vermilion, dark red inside the mouth."""
+    colours = np.tile(np.array(SKIN, np.float32), (rig.num_vertices, 1))
+    lips = _lip_amount(rig)[:, None]
+    colours = (1 - lips) * colours + lips * np.array(LIPS, np.float32)
+    colours[rig.regions["mouth_interior"]] = MOUTH
+    return colours.astype(np.float32)
 
 
 def _lip_amount(rig: FaceRig) -> np.ndarray:
@@ -138,11 +156,11 @@ def _antialias_silhouette(color: np.ndarray, depth: np.ndarray) -> np.ndarray:
     return out
 
 
-def _mouth_cavity(rig: FaceRig, material):
+def mouth_cavity_geometry(rig: FaceRig) -> tuple[np.ndarray, np.ndarray]:
     """A dark, inward-facing ellipsoid behind the lips: an open mouth shows a throat, not the skull.
 
-    Its triangles face inwards and it is single-sided, so only its far inner wall is drawn and
-    the teeth inside it stay visible.
+    Its triangles face inwards and it is drawn single-sided, so only its far inner wall shows and
+    the teeth inside it stay visible. Returns (vertices, triangles); the in-page viewer draws it too.
     """
     import trimesh
 
@@ -150,9 +168,21 @@ def _mouth_cavity(rig: FaceRig, material):
     centre = np.array([0.0, lips[:, 1].mean() - 0.01, lips[:, 2].min() - 0.035])
     radii = np.array([np.ptp(lips[:, 0]) * 0.45, 0.035, 0.045])
     sphere = trimesh.creation.icosphere(subdivisions=3)
-    vertices = sphere.vertices * radii + centre
-    mesh = pyrender.Mesh([pyrender.Primitive(positions=vertices, indices=sphere.faces[:, ::-1], material=material)])
-    return mesh
+    return (sphere.vertices * radii + centre).astype(np.float32), np.ascontiguousarray(sphere.faces[:, ::-1]).astype(np.int32)
+
+
+def _mouth_cavity(rig: FaceRig, material):
+    vertices, triangles = mouth_cavity_geometry(rig)
+    return pyrender.Mesh([pyrender.Primitive(positions=vertices, indices=triangles, material=material)])
+
+
+def camera_position(rig: FaceRig) -> np.ndarray:
+    """Where the camera sits, looking down -z: the head fills about 90% of the frame height,
+    nudged towards the mouth."""
+    v = rig.neutral
+    height = np.ptp(v[:, 1])
+    distance = 0.55 * height / np.tan(np.radians(CAMERA_FOV_DEG) / 2) + v[:, 2].max()
+    return np.array([0.0, -0.1 * height, distance])
 
 
 class FaceRenderer:
@@ -164,7 +194,7 @@ class FaceRenderer:
         self.size = int(size)
         self.rig = rig or load_rig()
         self.lock = threading.Lock()
-        self.scene = pyrender.Scene(bg_color=(*BACKGROUND, 1.0), ambient_light=(0.12, 0.12, 0.12))
+        self.scene = pyrender.Scene(bg_color=(*BACKGROUND, 1.0), ambient_light=(AMBIENT,) * 3)
         # Head colours are per vertex: skin outside, dark red inside the mouth.
         skin = pyrender.MetallicRoughnessMaterial(baseColorFactor=(1.0, 1.0, 1.0, 1.0), metallicFactor=0.0, roughnessFactor=0.62, doubleSided=True)
         teeth = pyrender.MetallicRoughnessMaterial(baseColorFactor=TEETH, metallicFactor=0.0, roughnessFactor=0.35, doubleSided=True)
@@ -173,13 +203,9 @@ class FaceRenderer:
         rig = self.rig
         neutral = np.zeros((1, len(rig.names)), np.float32)
         eye_l, eye_r = rig.eye_vertices(neutral)
-        head_colours = np.tile(np.array(SKIN, np.float32), (rig.num_vertices, 1))
-        lips = _lip_amount(rig)[:, None]
-        head_colours = (1 - lips) * head_colours + lips * np.array(LIPS, np.float32)
-        head_colours[rig.regions["mouth_interior"]] = MOUTH
-        self.head = _DynamicMesh(rig.neutral, rig.triangles, skin, head_colours)
-        self.eye_left = _DynamicMesh(eye_l[0], rig.eye_left_triangles, eyes, _eye_colours(rig.eye_left_vertices, rig.eye_left_centre))
-        self.eye_right = _DynamicMesh(eye_r[0], rig.eye_right_triangles, eyes, _eye_colours(rig.eye_right_vertices, rig.eye_right_centre))
+        self.head = _DynamicMesh(rig.neutral, rig.triangles, skin, head_colours(rig))
+        self.eye_left = _DynamicMesh(eye_l[0], rig.eye_left_triangles, eyes, eye_colours(rig.eye_left_vertices, rig.eye_left_centre))
+        self.eye_right = _DynamicMesh(eye_r[0], rig.eye_right_triangles, eyes, eye_colours(rig.eye_right_vertices, rig.eye_right_centre))
         self.teeth = _DynamicMesh(rig.teeth_vertices_posed(neutral)[0], rig.teeth_triangles, teeth)
         # Everything that turns with the head (face/motion.py's head rotation track).
         self._head_nodes = [self.scene.add(part.mesh) for part in (self.head, self.eye_left, self.eye_right, self.teeth)]
@@ -189,14 +215,9 @@ class FaceRenderer:
         self._renderer._renderer._program_cache = _FaceShaders()
 
     def _add_camera_and_lights(self):
-        v = self.rig.neutral
-        height = np.ptp(v[:, 1])
-        fov = np.radians(22.0)
-        # Frame the face: the head fills about 90% of the frame height, nudged towards the mouth.
-        distance = 0.55 * height / np.tan(fov / 2) + v[:, 2].max()
         camera = np.eye(4)
-        camera[:3, 3] = [0.0, -0.1 * height, distance]
-        self.scene.add(pyrender.PerspectiveCamera(yfov=fov, znear=0.05, zfar=5.0), pose=camera)
+        camera[:3, 3] = camera_position(self.rig)
+        self.scene.add(pyrender.PerspectiveCamera(yfov=np.radians(CAMERA_FOV_DEG), znear=0.05, zfar=5.0), pose=camera)
 
         def look_from(position, target=(0.0, 0.0, 0.0)):
             # A pose whose -z axis points from position to target (pyrender lights shine along -z).
@@ -210,10 +231,8 @@ class FaceRenderer:
             pose[:3, 3] = position
             return pose
 
-        # Three-point lighting: warm key upper-left, cool fill right, rim from behind above.
-        self.scene.add(pyrender.DirectionalLight(color=(1.0, 0.96, 0.9), intensity=3.2), pose=look_from((-0.6, 0.5, 0.9)))
-        self.scene.add(pyrender.DirectionalLight(color=(0.85, 0.9, 1.0), intensity=1.4), pose=look_from((0.8, 0.1, 0.6)))
-        self.scene.add(pyrender.DirectionalLight(color=(1.0, 1.0, 1.0), intensity=2.0), pose=look_from((0.2, 0.8, -0.9)))
+        for colour, intensity, position in LIGHTS:
+            self.scene.add(pyrender.DirectionalLight(color=colour, intensity=intensity), pose=look_from(position))
 
     def render(self, head_vertices, weights=None, head_rotation=None) -> np.ndarray:
         """One frame (H,W,3) uint8. ``weights`` (52,) turns the eyes and moves the jaw's teeth;

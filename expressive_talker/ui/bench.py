@@ -4,7 +4,9 @@ The app runs in a child process (as ``app.py`` would) and is called through ``gr
 start-up until the page answers; the app's background warm-up (from its log); the first and the
 second Generate after start-up on 3 s clips it has not heard (what a newcomer waits); then
 Generate and Compare on a speech clip of ``seconds`` (built from the example clips), each after
-one warm-up call. The stage breakdown comes from
+one warm-up call; then ``viewer_s``, the in-page viewer's wait: ``/animate`` (what a Generate
+click asks for first; the page hands its curves to the viewer without another request) on
+another clip of ``seconds`` the app has not heard. The stage breakdown comes from
 the same pipeline run in this process with a progress hook that timestamps each stage.
 """
 
@@ -26,12 +28,13 @@ from ..errors import InputError
 from .examples import load_examples
 
 
-def speech_clip(path: str, seconds: float) -> str:
-    """The example clips end to end, repeated or cut to ``seconds``, written as a wav."""
+def speech_clip(path: str, seconds: float, offset: float = 0.0) -> str:
+    """The example clips end to end, repeated, from ``offset`` seconds in for ``seconds``, written as a wav."""
     clips = [load_audio(e["audio"]) for e in load_examples()]
     if not clips:
         raise InputError("no example clips found in examples/")
-    wave = np.concatenate(clips * (1 + int(seconds * SAMPLE_RATE) // sum(map(len, clips))))[: int(seconds * SAMPLE_RATE)]
+    start, length = int(offset * SAMPLE_RATE), int(seconds * SAMPLE_RATE)
+    wave = np.concatenate(clips * (1 + (start + length) // sum(map(len, clips))))[start : start + length]
     write_wav(path, wave)
     return path
 
@@ -136,6 +139,10 @@ def bench_app(seconds: float = 10.0, size: int = 512, weights_dir: str | None = 
                 t0 = time.perf_counter()
                 client.predict(handle_file(audio), *args, api_name=f"/{name}")
                 timings[name] = round(time.perf_counter() - t0, 3)
+            unheard = speech_clip(os.path.join(tmp, "viewer.wav"), seconds, offset=1.0)  # no cached features or animation
+            t0 = time.perf_counter()
+            client.predict(handle_file(unheard), "slightly disgusted", "ours", api_name="/animate")
+            timings["viewer"] = round(time.perf_counter() - t0, 3)
             peak = _peak_rss_mb(server.pid)
         finally:
             server.terminate()
@@ -158,6 +165,7 @@ def bench_app(seconds: float = 10.0, size: int = 512, weights_dir: str | None = 
         "warm_up_s": warm_up_s,
         "first_generate_s": timings["first_generate"],
         "second_generate_s": timings["second_generate"],
+        "viewer_s": timings["viewer"],
         "generate_s": timings["generate"],
         "compare_s": timings["compare"],
         "server_peak_rss_mb": peak,

@@ -8,6 +8,7 @@ from ..pipeline import METHOD_LABELS, METHODS, available_methods
 from .examples import load_examples
 from .generate_tab import STILL_LABEL
 from .jobs import VIDEO_EVENTS
+from .viewer import FEED, build_viewer
 
 
 def build_compare_tab(jobs) -> None:
@@ -16,7 +17,7 @@ def build_compare_tab(jobs) -> None:
     note = f" Not available here (no trained weights): {', '.join(missing)}." if missing else ""
     gr.Markdown(
         "The paper's two-stage model, ExpCLIP and FaceFormer on the same speech and prompt, in one "
-        "synchronised video with a labelled panel each. FaceFormer ignores the prompt." + note
+        "synchronised 3D viewer, then in one video, with a labelled panel each. FaceFormer ignores the prompt." + note
     )
     with gr.Row():
         with gr.Column():
@@ -27,7 +28,12 @@ def build_compare_tab(jobs) -> None:
         with gr.Column():
             # No label chip: it would cover the left panel's method name in the video.
             video = gr.Video(label="Side by side", show_label=False, format=None, interactive=False, elem_id="compare-video")
-    button.click(jobs.compare, [audio, text, still], video, api_name="compare", **VIDEO_EVENTS)
+    viewer = build_viewer("compare", jobs)  # the whole width: one panel per method
+    curves = gr.JSON(visible=False)
+    inputs = [audio, text, still]
+    animated = button.click(jobs.animate_compare, inputs, curves, api_name=False, show_progress_on=viewer, **VIDEO_EVENTS)
+    curves.change(None, [curves, audio], viewer, js=FEED)  # in the browser: the viewer plays it
+    animated.success(jobs.compare, inputs, video, api_name="compare", **VIDEO_EVENTS)
     examples = load_examples()
     if examples:
         gr.Examples([[e["audio"], e["prompt"]] for e in examples], [audio, text], api_name=False)

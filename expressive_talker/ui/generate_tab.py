@@ -1,4 +1,5 @@
-"""The "Generate" tab: speech + prompt + method -> MP4, and the animation as files."""
+"""The "Generate" tab: speech + prompt + method -> the face in the page, then the MP4 and the
+animation as files."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from ..pipeline import METHOD_LABELS, METHODS
 from .examples import load_examples
 from .jobs import VIDEO_EVENTS
 from .prompt_reading import add_prompt_reading
+from .viewer import FEED, build_viewer
 
 METHOD_CHOICES = [(METHOD_LABELS[m], m) for m in METHODS]
 STILL_LABEL = "Still face: the model's raw output (no blinks, gaze, head motion or rest in silence)"
@@ -15,10 +17,12 @@ STILL_LABEL = "Still face: the model's raw output (no blinks, gaze, head motion 
 
 def build_generate_tab(jobs) -> None:
     gr.Markdown(
-        "Upload speech (or record it, or pick an example), describe the expression in your own words, "
-        "and get a video of the face speaking it. The downloads hold the animation: vertices (`.npy`), "
-        "ARKit blendshape curves (`.json`, `.csv`), an animated `.glb` for Blender or three.js, a Live Link Face "
-        "take for Unreal (`-livelink.csv`) and a TalkingHead animation (`-talkinghead.json`)."
+        "Upload speech (or record it, or pick an example) and describe the expression in your own words. "
+        "The face speaks it in the 3D viewer as soon as it is animated: play, pause and scrub; drag to "
+        "orbit, scroll to zoom. Upload your own `.glb` or `.vrm` avatar with ARKit blendshapes and the "
+        "viewer drives it instead. The video follows a moment later; the downloads hold the animation: "
+        "vertices (`.npy`), ARKit blendshape curves (`.json`, `.csv`), an animated `.glb` for Blender or three.js, "
+        "a Live Link Face take for Unreal (`-livelink.csv`) and a TalkingHead animation (`-talkinghead.json`)."
     )
     with gr.Row():
         with gr.Column():
@@ -30,16 +34,21 @@ def build_generate_tab(jobs) -> None:
             still = gr.Checkbox(False, label=STILL_LABEL, elem_id="generate-still")
             button = gr.Button("Generate", variant="primary", elem_id="generate-button")
         with gr.Column():
+            viewer = build_viewer("generate", jobs)
             video = gr.Video(label="Animation", format=None, interactive=False, elem_id="generate-video")
-            files = gr.File(label="Downloads", file_count="multiple", interactive=False)
-    button.click(jobs.generate, [audio, text, method, still], [video, files], api_name="generate", **VIDEO_EVENTS)
+            files = gr.File(label="Downloads", file_count="multiple", interactive=False, elem_id="generate-files")
+    curves = gr.JSON(visible=False)
+    inputs = [audio, text, method, still]
+    animated = button.click(jobs.animate, inputs, curves, api_name="animate", show_progress_on=viewer, **VIDEO_EVENTS)
+    curves.change(None, [curves, audio], viewer, js=FEED)  # in the browser: the viewer plays it
+    animated.success(jobs.generate, inputs, [video, files], api_name="generate", **VIDEO_EVENTS)
     examples = load_examples()
     if examples:
         gr.Examples(
             [[e["audio"], e["prompt"], e.get("method", "ours")] for e in examples],
             [audio, text, method],
-            [video, files],
-            fn=jobs.generate,
+            [curves, video, files],
+            fn=jobs.generate_example,
             cache_examples=True,
             cache_mode="lazy",
             api_name=False,

@@ -9,6 +9,7 @@ import gradio as gr
 from .examples import load_examples
 from .jobs import VIDEO_EVENTS
 from .prompt_reading import add_prompt_reading
+from .viewer import FEED, build_viewer
 
 # Pairs far apart on the face, so the blend shows (the paper's Fig. 7 blends happy and disgusted).
 BLEND_EXAMPLES = (
@@ -21,7 +22,7 @@ BLEND_EXAMPLES = (
 def build_interpolate_tab(jobs) -> None:
     gr.Markdown(
         "Two expressions and a blend between them. α = 0 is prompt A, α = 1 is prompt B. "
-        "Below the video, stills at the same instant (mid-clip) for α = 0, 0.25, 0.5, 0.75 and 1."
+        "The blend plays in the 3D viewer first, then as a video. Below the video, stills at the same instant (mid-clip) for α = 0, 0.25, 0.5, 0.75 and 1."
     )
     with gr.Row():
         with gr.Column():
@@ -33,10 +34,15 @@ def build_interpolate_tab(jobs) -> None:
             alpha = gr.Slider(0.0, 1.0, value=0.5, step=0.05, label="α (0 = A, 1 = B)")
             button = gr.Button("Interpolate", variant="primary", elem_id="interpolate-button")
         with gr.Column():
+            viewer = build_viewer("interpolate", jobs)
             video = gr.Video(label="Blended animation", format=None, interactive=False, elem_id="interpolate-video")
             # No label chip on the strip: it would sit on the stills' captions.
             strip = gr.Image(label="α = 0, 0.25, 0.5, 0.75, 1 at mid-clip", show_label=False, type="numpy", format="png", interactive=False, elem_id="interpolate-strip")
-    event = button.click(jobs.interpolate, [audio, text_a, text_b, alpha], video, api_name="interpolate", **VIDEO_EVENTS)
+    curves = gr.JSON(visible=False)
+    inputs = [audio, text_a, text_b, alpha]
+    animated = button.click(jobs.animate_blend, inputs, curves, api_name=False, show_progress_on=viewer, **VIDEO_EVENTS)
+    curves.change(None, [curves, audio], viewer, js=FEED)  # in the browser: the viewer plays it
+    event = animated.success(jobs.interpolate, inputs, video, api_name="interpolate", **VIDEO_EVENTS)
     event.success(jobs.interpolation_strip, [audio, text_a, text_b], strip, api_name="interpolation_strip", **VIDEO_EVENTS)
     examples = load_examples()
     if examples:

@@ -3,6 +3,7 @@ user errors as ``gr.Error``. Every job goes through ``expressive_talker.pipeline
 
 from __future__ import annotations
 
+import collections
 import functools
 import logging
 import os
@@ -18,6 +19,7 @@ import numpy as np
 
 from .. import pipeline
 from ..errors import InputError, RenderError
+from ..export.curves import curves_doc
 from .examples import DEFAULT_STUDY
 
 log = logging.getLogger(__name__)
@@ -208,6 +210,8 @@ def _show_notes(notes) -> None:
 
 
 class Jobs:
+    RECENT = 4  # animations kept for the video that follows them (a 60 s one holds ~60 MB)
+
     def __init__(self, settings: Settings | None = None):
         self.settings = settings or Settings()
         self.renderers = Renderers()
@@ -217,6 +221,39 @@ class Jobs:
         self.interpolate = user_errors(self.lane(_gpu(self._interpolate)))
         self.interpolation_strip = user_errors(self.lane(_gpu(self._interpolation_strip)))
         self.compare = user_errors(self.lane(_gpu(self._compare)))
+        # The in-page viewer's animation comes first (``/animate``); the video that follows reuses it.
+        self.animate = user_errors(self.lane(_gpu(self._animate)))
+        self.animate_blend = user_errors(self.lane(_gpu(self._animate_blend)))
+        self.animate_compare = user_errors(self.lane(_gpu(self._animate_compare)))
+        self._recent: collections.OrderedDict = collections.OrderedDict()
+        self._recent_lock = threading.Lock()
+        self._face_lock = threading.Lock()
+        self.viewer_face_path = os.path.join(self.settings.output_dir, "viewer-face.glb")
+        self._face_written = False
+
+    def viewer_face(self) -> str:
+        """The facecap head the in-page viewer draws, written once per process."""
+        with self._face_lock:
+            if not self._face_written:
+                from ..render.viewer_face import write_viewer_face
+
+                write_viewer_face(self.viewer_face_path)
+                self._face_written = True
+        return self.viewer_face_path
+
+    def _recent_animation(self, key: tuple, compute):
+        """(value, fresh): what ``compute()`` gave for ``key`` lately, or a new one. The viewer's
+        request and the video's carry the same inputs; the second renders the first's animation."""
+        with self._recent_lock:
+            if key in self._recent:
+                self._recent.move_to_end(key)
+                return self._recent[key], False
+        value = compute()
+        with self._recent_lock:
+            self._recent[key] = value
+            while len(self._recent) > self.RECENT:
+                self._recent.popitem(last=False)
+        return value, True
 
     def warm_up(self) -> float:
         """Load every model, encoder and renderer and run each method once on a second of speech,
@@ -241,6 +278,7 @@ class Jobs:
                 animation = result.animations[0]
                 for size in (s.compare_size, s.still_size):
                     self.renderers.get(size).render(animation.vertices[0], animation.arkit_weights()[0], animation.head_track()[0])
+            self.viewer_face()
         except Exception:  # a broken install shows itself on the first request, with its message
             log.exception("warm-up failed")
         seconds = time.perf_counter() - started
@@ -263,28 +301,63 @@ class Jobs:
             return ""
         return "\n\n".join([f"**{reading.summary()}**"] + [f"⚠ {note}" for note in reading.notes])
 
+    def _animation(self, audio, text, method, still, progress) -> tuple[pipeline.Animation, bool]:
+        s = self.settings
+        key = ("generate", _audio_path(audio), text, self._check_method(method), bool(still))
+        return self._recent_animation(key, lambda: pipeline.animate_speech(
+            audio, text, method, max_seconds=s.max_seconds, progress=stage_progress(progress), weights_dir=s.weights_dir, still=bool(still)
+        ))  # fmt: skip
+
+    def _animate(self, audio, text, method="ours", still=False, progress=gr.Progress()) -> dict:
+        """``/animate``: the ARKit curves and head track, as the curves JSON export holds them."""
+        animation, _ = self._animation(audio, text, method, still, progress)
+        _show_notes(animation.notes)
+        self.viewer_face()
+        return curves_doc(animation.arkit_weights(), animation.fps, animation.head_rotation)
+
     def _generate(self, audio, text, method="ours", still=False, progress=gr.Progress()):
         s = self.settings
+        animation, fresh = self._animation(audio, text, method, still, progress)
         folder = self.outputs.new_job()
         result = pipeline.generate_video(
-            _audio_path(audio), text, os.path.join(folder, f"expressive-talker-{self._check_method(method)}.mp4"), method,
-            size=s.video_size, export_dir=folder, max_seconds=s.max_seconds, renderer=self.renderers.get(s.video_size),
-            progress=stage_progress(progress), weights_dir=s.weights_dir, still=bool(still),
+            audio, text, os.path.join(folder, f"expressive-talker-{method}.mp4"), method,
+            size=s.video_size, export_dir=folder, renderer=self.renderers.get(s.video_size),
+            progress=stage_progress(progress), animation=animation,
         )  # fmt: skip
-        _show_notes(result.notes)
+        if fresh:  # otherwise shown with the viewer's animation
+            _show_notes(result.notes)
         return result.video, list(result.exports.values())
 
-    def _interpolate(self, audio, text_a, text_b, alpha, progress=gr.Progress()):
+    def generate_example(self, audio, text, method="ours"):
+        """An example, as the button runs it: the viewer's curves, then the video and downloads."""
+        curves = self.animate(audio, text, method)
+        return (curves, *self.generate(audio, text, method))
+
+    def _blend(self, audio, text_a, text_b, alpha, progress) -> tuple[pipeline.Animation, bool]:
         s = self.settings
         if text_b is None or not str(text_b).strip():
             raise InputError("prompt B is empty: describe the second expression, e.g. 'furious'")
+        key = ("interpolate", _audio_path(audio), text_a, text_b, float(alpha))
+        return self._recent_animation(key, lambda: pipeline.animate_speech(
+            audio, text_a, "ours", text_b, float(alpha), s.max_seconds, stage_progress(progress), s.weights_dir
+        ))  # fmt: skip
+
+    def _animate_blend(self, audio, text_a, text_b, alpha, progress=gr.Progress()) -> dict:
+        animation, _ = self._blend(audio, text_a, text_b, alpha, progress)
+        _show_notes(animation.notes)
+        self.viewer_face()
+        return curves_doc(animation.arkit_weights(), animation.fps, animation.head_rotation)
+
+    def _interpolate(self, audio, text_a, text_b, alpha, progress=gr.Progress()):
+        s = self.settings
+        animation, fresh = self._blend(audio, text_a, text_b, alpha, progress)
         folder = self.outputs.new_job()
         result = pipeline.generate_video(
-            _audio_path(audio), text_a, os.path.join(folder, "expressive-talker-interpolation.mp4"), "ours", text_b, float(alpha),
-            size=s.video_size, max_seconds=s.max_seconds, renderer=self.renderers.get(s.video_size),
-            progress=stage_progress(progress), weights_dir=s.weights_dir,
+            audio, text_a, os.path.join(folder, "expressive-talker-interpolation.mp4"), "ours", text_b, float(alpha),
+            size=s.video_size, renderer=self.renderers.get(s.video_size), progress=stage_progress(progress), animation=animation,
         )  # fmt: skip
-        _show_notes(result.notes)
+        if fresh:
+            _show_notes(result.notes)
         return result.video
 
     def _interpolation_strip(self, audio, text_a, text_b) -> np.ndarray:
@@ -293,13 +366,28 @@ class Jobs:
             _audio_path(audio), text_a, text_b, max_seconds=s.max_seconds, renderer=self.renderers.get(s.still_size), weights_dir=s.weights_dir
         )
 
+    def _every_method(self, audio, text, still, progress) -> tuple[list[pipeline.Animation], bool]:
+        s = self.settings
+        key = ("compare", _audio_path(audio), text, bool(still))
+        return self._recent_animation(key, lambda: pipeline.animate_every_method(
+            audio, text, s.max_seconds, stage_progress(progress), s.weights_dir, bool(still)
+        ))  # fmt: skip
+
+    def _animate_compare(self, audio, text, still=False, progress=gr.Progress()) -> dict:
+        """Compare's panels for the viewer: ``{"panels": [curves JSON + "label", ...]}``."""
+        animations, _ = self._every_method(audio, text, still, progress)
+        _show_notes(list(dict.fromkeys(n for a in animations for n in a.notes)))
+        self.viewer_face()
+        return {"panels": [{"label": pipeline.METHOD_LABELS[a.method], **curves_doc(a.arkit_weights(), a.fps, a.head_rotation)} for a in animations]}
+
     def _compare(self, audio, text, still=False, progress=gr.Progress()):
         s = self.settings
+        animations, fresh = self._every_method(audio, text, still, progress)
         folder = self.outputs.new_job()
         result = pipeline.compare_video(
-            _audio_path(audio), text, os.path.join(folder, "expressive-talker-compare.mp4"), size=s.compare_size,
-            max_seconds=s.max_seconds, renderer=self.renderers.get(s.compare_size), progress=stage_progress(progress),
-            weights_dir=s.weights_dir, still=bool(still),
+            audio, text, os.path.join(folder, "expressive-talker-compare.mp4"), size=s.compare_size,
+            renderer=self.renderers.get(s.compare_size), progress=stage_progress(progress), weights_dir=s.weights_dir, animations=animations,
         )  # fmt: skip
-        _show_notes(result.notes)
+        shown = set() if fresh else {n for a in animations for n in a.notes}  # shown with the viewer's animation
+        _show_notes([n for n in result.notes if n not in shown])
         return result.video

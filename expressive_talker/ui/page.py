@@ -50,7 +50,10 @@ if (!window.expressiveTalkerPage) {
     }
   };
   new MutationObserver((changes) => {
-    for (const c of changes) for (const n of c.addedNodes) if (n.nodeType === 1 || n.nodeType === 3) reword(n.nodeType === 1 ? n : n.parentNode);
+    for (const c of changes) for (const n of c.addedNodes) {
+      const node = n.nodeType === 1 ? n : n.nodeType === 3 ? n.parentNode : null;  // a text node may be gone already
+      if (node) reword(node);
+    }
   }).observe(document.body, {childList: true, subtree: true, characterData: false});
 }
 """.replace("FORMATS", AUDIO_FORMATS)
