@@ -57,6 +57,11 @@ def check_video(path, seconds, width=None):
         assert f"{width}x" in video
 
 
+def exports_by_format(files) -> dict:
+    """format -> file, by the longest matching ending ("-livelink.csv" before ".csv")."""
+    return {max((k for k, end in EXPORT_FILES.items() if f.endswith(end)), key=lambda k: len(EXPORT_FILES[k])): f for f in files}
+
+
 def test_generate_returns_video_and_exports_that_parse(app, speech):
     from gradio_client import handle_file
 
@@ -64,7 +69,7 @@ def test_generate_returns_video_and_exports_that_parse(app, speech):
     video, files = client.predict(handle_file(speech), "slightly disgusted", "ours", api_name="/generate")
     check_video(video, 1.2, width=256)
     # format -> file by the longest matching ending ("-livelink.csv" before ".csv")
-    by_format = {max((k for k, end in EXPORT_FILES.items() if f.endswith(end)), key=lambda k: len(EXPORT_FILES[k])): f for f in files}
+    by_format = exports_by_format(files)
     assert sorted(by_format) == sorted(EXPORT_FILES) and len(files) == len(EXPORT_FILES)
     assert np.load(by_format["npy"]).shape[:1] == (36,)
     assert read_curves(by_format["json"])[0].shape == (36, 52)
@@ -105,8 +110,8 @@ def test_generate_still_face_gives_the_raw_output(app, speech):
     runs = {}
     for still in (False, True):
         _, files = client.predict(handle_file(speech), "calm", "ours", still, api_name="/generate")
-        by_ext = {f.rsplit(".", 1)[1]: f for f in files}
-        runs[still] = np.load(by_ext["npy"]), np.asarray(json.loads(open(by_ext["json"]).read())["head_rotation_deg"])
+        by_format = exports_by_format(files)
+        runs[still] = np.load(by_format["npy"]), np.asarray(json.loads(open(by_format["json"]).read())["head_rotation_deg"])
     (living, head), (raw, still_head) = runs[False], runs[True]
     assert not np.any(still_head) and np.any(head)
     assert np.abs(living - raw).max() > 1e-4
