@@ -11,6 +11,8 @@ import socket
 import numpy as np
 import pytest
 
+from expressive_talker.export import read_livelink
+
 from .helpers import make_tiny_weights, write_avatar
 
 pytestmark = pytest.mark.slow
@@ -201,9 +203,11 @@ def viewer_state(page, tab="generate") -> dict:
     return page.evaluate(VIEWER_STATE, f"{tab}-viewer")
 
 
-def downloaded(page, suffix: str) -> bytes:
-    """The Generate tab's download whose name ends with ``suffix``, as a visitor would get it."""
-    link = page.wait_for_selector(f"#generate-files a[href$='{suffix}']")
+def downloaded(page, suffix: str, but_not: str = "") -> bytes:
+    """The Generate tab's download whose name ends with ``suffix`` (and not ``but_not``), as a
+    visitor would get it."""
+    exclude = f":not([href$='{but_not}'])" if but_not else ""
+    link = page.wait_for_selector(f"#generate-files a[href$='{suffix}']{exclude}")
     return page.request.get(link.get_attribute("href")).body()
 
 
@@ -239,7 +243,11 @@ def test_the_viewer_plays_the_curves_with_the_audio_scrubs_and_drives_an_avatar(
     page.wait_for_function(f"() => {{ const s = ({VIEWER_STATE})('generate-viewer'); return s && s.duration > 0 && s.panels.length === 1; }}")
     if not viewer_state(page)["playing"]:  # a browser may refuse to start sound by itself
         page.click("#generate-viewer .et-play")
-    curves = json.loads(downloaded(page, ".json"))
+    curves = json.loads(downloaded(page, ".json", but_not="-talkinghead.json"))
+    # The Unreal take among the downloads holds the same curves.
+    (tmp_path / "take.csv").write_bytes(downloaded(page, "-livelink.csv"))
+    take, fps, _ = read_livelink(tmp_path / "take.csv")
+    assert fps == curves["fps"] and np.abs(take - np.asarray(curves["frames"])).max() < 1e-4
     # While it plays, the face follows the curves at the audio's own time.
     page.wait_for_function(f"() => ({VIEWER_STATE})('generate-viewer').time > 0.3")
     first = viewer_state(page)
@@ -275,3 +283,15 @@ def test_an_avatar_without_arkit_blendshapes_gets_one_message(page, url, tmp_pat
     page.set_input_files("#generate-avatar input[type=file]", str(avatar))
     page.wait_for_selector("[data-testid=toast-body]:has-text('none is named after an ARKit blendshape')")
     assert page.wait_for_function(f"() => ({VIEWER_STATE})('generate-viewer')").json_value()["avatar"] is None
+
+
+def test_the_prompt_reading_follows_what_is_typed(page, url):
+    """The line under the prompt box (the app here has tiny random weights, so which emotion it
+    names is arbitrary; tests/test_prompt_reading.py checks the reading with the shipped ones)."""
+    page.goto(url)
+    text = "() => (document.querySelector('#generate-reading') || {innerText: ''}).innerText"
+    page.wait_for_function(f"() => ({text})().startsWith('read as: ')")
+    page.fill("#generate-text textarea", "😡")
+    page.wait_for_function(f"() => ({text})().includes(\"read 😡 as 'enraged face'\")")
+    page.fill("#generate-text textarea", "the quarterly tax report")
+    page.wait_for_function(f"() => ({text})().includes('may not match') && !({text})().includes('😡')")

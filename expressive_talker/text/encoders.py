@@ -17,6 +17,7 @@ import functools
 import json
 import logging
 import os
+import threading
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -209,14 +210,24 @@ class ClipTextEncoder(TextEncoder):
         return vectors.float().numpy(), truncated
 
 
-@functools.lru_cache(maxsize=4)
+# The app loads encoders from several threads at once (a prompt's reading while a Generate starts):
+# transformers' lazy imports fail when two threads import it for the first time together.
+_LOADING = threading.Lock()
+
+
 def get_text_encoder(backend: str = DEFAULT_TEXT_BACKEND, model: str | None = None, checkpoint: str | None = None, adapter: str | None = None) -> TextEncoder:
-    """A loaded text encoder, built once per arguments and reused.
+    """A loaded text encoder, built once per arguments (one at a time) and reused.
 
     ``minilm``: `model` is a local sentence-encoder folder (default: the packaged MiniLM),
     `adapter` a low-rank adapter file to merge in (``text/adapter.py``).
     ``clip``: `model` is an open_clip model name (default ViT-B-32), `checkpoint` a local file.
     """
+    with _LOADING:
+        return _load_text_encoder(backend, model, checkpoint, adapter)
+
+
+@functools.lru_cache(maxsize=4)
+def _load_text_encoder(backend: str, model: str | None, checkpoint: str | None, adapter: str | None) -> TextEncoder:
     if adapter is not None and backend != "minilm":
         raise InputError(f"text adapters are for the minilm backend, not {backend!r}")
     if backend == "minilm":
