@@ -64,13 +64,14 @@ class TextEncoder:
         gloss with the largest cosine similarity to any training description's wording."""
         vectors, _ = self._encode(glosses)
         vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
-        return int(np.argmax((vectors @ self._wordings().T).max(axis=1)))
+        return int(np.argmax((vectors @ self.wording_vectors.T).max(axis=1)))
 
-    @functools.lru_cache(maxsize=1)
-    def _wordings(self) -> np.ndarray:
+    @functools.cached_property
+    def wording_vectors(self) -> np.ndarray:
+        """Unit vectors of the training descriptions' distinct wordings (``descriptions.wordings``)."""
         from ..data.descriptions import wordings
 
-        vectors, _ = self._encode(wordings())
+        vectors, _ = self._encode(wordings())  # known wording: nothing to explain
         return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
 
     def encode(self, prompts, log_notes: bool = True) -> TextEmbedding:

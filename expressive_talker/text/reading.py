@@ -98,25 +98,23 @@ def _silence_features(animator) -> np.ndarray:
 
 
 def _novelty_note(text: str) -> str | None:
-    from .encoders import get_text_encoder
-
-    bank, vectors, threshold = _known_descriptions()
-    embedded = get_text_encoder("minilm").encode([text], log_notes=False)  # plain: no adapter; notes taken already
-    similarity = vectors @ embedded.vectors[0]
-    if similarity.max() >= threshold:
-        return None
-    return f"this prompt is unlike the descriptions the model learned from (the nearest is '{bank[int(similarity.argmax())]}'), so the face may not match it"
-
-
-@functools.lru_cache(maxsize=1)
-def _known_descriptions() -> tuple[list[str], np.ndarray, float]:
-    """The training descriptions' distinct wordings (words, sentences and action phrases, without
-    the intensity modifiers), their plain MiniLM vectors, and the novelty threshold."""
     from ..data.descriptions import wordings
     from .encoders import get_text_encoder
 
-    bank = wordings()
-    vectors = get_text_encoder("minilm").encode(bank).vectors
+    plain = get_text_encoder("minilm")  # no adapter
+    similarity = plain.wording_vectors @ plain.encode([text], log_notes=False).vectors[0]  # notes taken already
+    if similarity.max() >= _novelty_threshold():
+        return None
+    return f"this prompt is unlike the descriptions the model learned from (the nearest is '{wordings()[int(similarity.argmax())]}'), so the face may not match it"
+
+
+@functools.lru_cache(maxsize=1)
+def _novelty_threshold() -> float:
+    """The NOVELTY_PERCENTILE-th percentile, over the training descriptions' wordings, of each one's
+    largest similarity to the others (plain MiniLM)."""
+    from .encoders import get_text_encoder
+
+    vectors = get_text_encoder("minilm").wording_vectors
     similarity = vectors @ vectors.T
     np.fill_diagonal(similarity, -1.0)
-    return bank, vectors, float(np.percentile(similarity.max(axis=1), NOVELTY_PERCENTILE))
+    return float(np.percentile(similarity.max(axis=1), NOVELTY_PERCENTILE))
