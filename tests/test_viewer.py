@@ -131,6 +131,10 @@ def test_only_the_viewer_files_of_three_js_are_served(tmp_path):
     demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, ssr_mode=False, quiet=True)
     try:
         base = f"http://127.0.0.1:{port}/"
+        # The face is there before any job has run: a cached example plays on a fresh start.
+        face = str(tmp_path / "outputs" / "viewer-face.glb")
+        with urllib.request.urlopen(base + file_url(face)) as response:
+            assert response.status == 200 and len(response.read()) > 100_000
         for path in (vendor_paths()[0], VIEWER_SCRIPT):
             with urllib.request.urlopen(base + file_url(path)) as response:
                 assert response.status == 200 and "javascript" in response.headers["content-type"]

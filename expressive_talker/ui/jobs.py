@@ -278,7 +278,6 @@ class Jobs:
                 animation = result.animations[0]
                 for size in (s.compare_size, s.still_size):
                     self.renderers.get(size).render(animation.vertices[0], animation.arkit_weights()[0], animation.head_track()[0])
-            self.viewer_face()
         except Exception:  # a broken install shows itself on the first request, with its message
             log.exception("warm-up failed")
         seconds = time.perf_counter() - started
@@ -299,7 +298,7 @@ class Jobs:
             reading = read_prompt(text, self._check_method(method), self.settings.weights_dir)
         except InputError:
             return ""
-        return "\n\n".join([f"**{reading.summary()}**"] + [f"⚠ {note}" for note in reading.notes])
+        return "\n\n".join([f"**{reading.summary()}**"] + [f"*{note}*" for note in reading.notes])
 
     def _animation(self, audio, text, method, still, progress) -> tuple[pipeline.Animation, bool]:
         s = self.settings
@@ -312,7 +311,6 @@ class Jobs:
         """``/animate``: the ARKit curves and head track, as the curves JSON export holds them."""
         animation, _ = self._animation(audio, text, method, still, progress)
         _show_notes(animation.notes)
-        self.viewer_face()
         return curves_doc(animation.arkit_weights(), animation.fps, animation.head_rotation)
 
     def _generate(self, audio, text, method="ours", still=False, progress=gr.Progress()):
@@ -345,7 +343,6 @@ class Jobs:
     def _animate_blend(self, audio, text_a, text_b, alpha, progress=gr.Progress()) -> dict:
         animation, _ = self._blend(audio, text_a, text_b, alpha, progress)
         _show_notes(animation.notes)
-        self.viewer_face()
         return curves_doc(animation.arkit_weights(), animation.fps, animation.head_rotation)
 
     def _interpolate(self, audio, text_a, text_b, alpha, progress=gr.Progress()):
@@ -377,7 +374,6 @@ class Jobs:
         """Compare's panels for the viewer: ``{"panels": [curves JSON + "label", ...]}``."""
         animations, _ = self._every_method(audio, text, still, progress)
         _show_notes(list(dict.fromkeys(n for a in animations for n in a.notes)))
-        self.viewer_face()
         return {"panels": [{"label": pipeline.METHOD_LABELS[a.method], **curves_doc(a.arkit_weights(), a.fps, a.head_rotation)} for a in animations]}
 
     def _compare(self, audio, text, still=False, progress=gr.Progress()):

@@ -113,8 +113,9 @@ FEED = "(curves, audio) => JSON.stringify({audio: audio ? audio.url : null, pane
 
 def build_viewer(tab: str, jobs) -> gr.HTML:
     """The viewer (elem_id ``{tab}-viewer``) and, below it, the upload for your own avatar
-    (``{tab}-avatar``). ``jobs`` writes the facecap head the viewer draws (``Jobs.viewer_face``)."""
-    face_path = jobs.viewer_face_path
+    (``{tab}-avatar``). ``jobs`` writes the facecap head the viewer draws (``Jobs.viewer_face``),
+    and the viewer lights an avatar by it too."""
+    face_path = jobs.viewer_face()  # now (about 1 s, once): a cached example plays before any job has run
     vendor = vendor_paths()
     props = {"vendor": None, "face": file_url(face_path), "viewer_id": f"{tab}-viewer", "missing_note": MISSING_NOTE}
     if vendor is not None:
@@ -124,12 +125,7 @@ def build_viewer(tab: str, jobs) -> gr.HTML:
     label = "Your own avatar (optional): a .glb or .vrm with ARKit blendshapes"
     avatar = gr.File(label=label, file_types=list(AVATAR_SUFFIXES), elem_id=f"{tab}-avatar", visible=vendor is not None)
 
-    def upload(path):
-        message = avatar_message(path)
-        jobs.viewer_face()  # the viewer lights an avatar as it lights the face: it reads the face too
-        return message
-
-    avatar.upload(upload, avatar, viewer, api_name=False)
+    avatar.upload(avatar_message, avatar, viewer, api_name=False)
     avatar.clear(lambda: json.dumps({"avatar": None}), None, viewer, api_name=False)
     return viewer
 
