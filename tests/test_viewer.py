@@ -154,7 +154,8 @@ def test_without_three_js_the_viewer_says_so_and_serves_nothing(monkeypatch, tmp
     assert viewer.vendor_paths() is None
 
     class Jobs:
-        viewer_face_path = str(tmp_path / "viewer-face.glb")
+        def viewer_face(self):  # the app would write it here; nothing to serve without three.js
+            return str(tmp_path / "viewer-face.glb")
 
     with gr.Blocks():
         html = viewer.build_viewer("generate", Jobs())

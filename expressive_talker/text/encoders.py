@@ -38,7 +38,6 @@ class TextEmbedding:
     vectors: np.ndarray  # [N, D] float32, unit length
     prompts: list[str]  # as encoded (normalised)
     notes: list[str] = field(default_factory=list)  # e.g. truncation, to show the user
-    explained: list[tuple[str, str]] = field(default_factory=list)  # (rare word or phrase, its WordNet sense)
 
     def similarity(self) -> np.ndarray:
         """Cosine similarity matrix [N, N]."""
@@ -82,14 +81,12 @@ class TextEncoder:
         prompts = list(prompts)
         if not prompts:
             raise InputError("no expression prompt was given")
-        clean, per_prompt, read, explained = [], [], [], []
+        clean, per_prompt, read = [], [], []
         for prompt in prompts:
             text, prompt_notes = normalize_prompt(prompt)
             clean.append(text)
             per_prompt.append(prompt_notes)
-            text, words = self.explain(text)
-            read.append(text)
-            explained += words
+            read.append(self.explain(text)[0])
         vectors, truncated = self._encode(read)
         notes = []
         for text, prompt_notes, cut in zip(clean, per_prompt, truncated):
@@ -100,7 +97,7 @@ class TextEncoder:
         for note in notes if log_notes else ():
             log.warning(note)
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-        return TextEmbedding((vectors / np.maximum(norms, 1e-12)).astype(np.float32), clean, notes, list(dict.fromkeys(explained)))
+        return TextEmbedding((vectors / np.maximum(norms, 1e-12)).astype(np.float32), clean, notes)
 
     def _encode(self, prompts: list[str]) -> tuple[np.ndarray, list[bool]]:
         raise NotImplementedError
