@@ -7,6 +7,7 @@
     ... --finetune-decoder  # ablation: the stage-1 decoder is trained further, not frozen
     ... --init weights/ours # fine-tune: start from a saved model folder (no --stage1 needed)
     ... --lip-weight 1 --closed-weight 4   # experiment: extra lip loss, closed-lip frames weighted up
+    ... --freeze-text2exp   # experiment: train Audio2Con alone
 
 Autoregressive training uses scheduled sampling in two passes: a free-running pass (no
 gradient, KV-cached, as at inference) generates every frame from the model's own previous
@@ -47,11 +48,12 @@ def main(argv=None):
         help="fine-tune: start from this model folder (save_pretrained output, e.g. weights/ours): its config, all its weights "
         "and, unless --text-adapter is given, its text adapter; scheduled sampling starts at its final share",
     )
+    parser.add_argument("--freeze-text2exp", action="store_true", help="train Audio2Con alone (with --init: the lips change, the expression path stays as it was)")
     parser.add_argument("--lip-weight", type=float, help="weight of an extra MSE over the lip vertices (default 0: off)")
     parser.add_argument("--closed-weight", type=float, help="in that lip term, frames whose target lips are closed count 1 + this (default 0)")
     args = parser.parse_args(argv)
     cfg = TrainConfig.load(args.config, data=args.data, out=args.out, steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed, threads=args.threads)
-    cfg.options.update({k: True for k in ("no_emb", "end_to_end", "finetune_decoder") if getattr(args, k)})
+    cfg.options.update({k: True for k in ("no_emb", "end_to_end", "finetune_decoder", "freeze_text2exp") if getattr(args, k)})
     cfg.options.update({k: getattr(args, k) for k in ("init", "lip_weight", "closed_weight") if getattr(args, k) is not None})
     end_to_end = cfg.options.get("end_to_end", False)
     init = cfg.options.get("init")
@@ -80,7 +82,11 @@ def main(argv=None):
         weights.emb = 0.0
     decoder_trains = end_to_end or cfg.options.get("finetune_decoder", False)
     decoder_parts = [model.stage1.dec_in, model.stage1.decoder, model.stage1.dec_out]
-    parameters = list(model.audio2con.parameters()) + list(model.text2exp.parameters())
+    parameters = list(model.audio2con.parameters())
+    if cfg.options.get("freeze_text2exp"):
+        model.text2exp.requires_grad_(False)
+    else:
+        parameters += list(model.text2exp.parameters())
     if decoder_trains:
         parameters += [p for part in decoder_parts for p in part.parameters()]
     trainable = {id(p) for p in parameters}
