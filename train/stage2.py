@@ -77,6 +77,8 @@ def main(argv=None):
         load_state(args.stage1, model.stage1)
 
     weights = Stage2Weights(emb=cfg.options.get("emb_weight", Stage2Weights.emb), lip=cfg.options.get("lip_weight", 0.0), closed=cfg.options.get("closed_weight", 0.0))
+    if weights.lip and not data.synthetic:
+        parser.error("--lip-weight reads the facecap rig's lips: it needs the synthetic corpus")
     lips = LipIndices.of_rig(load_rig()) if weights.lip else None
     if cfg.options.get("no_emb") or end_to_end:  # end to end has no trained encoders to match
         weights.emb = 0.0

@@ -35,8 +35,9 @@ class Stage2Weights:
     # ~10% of the loss, an aid rather than a second target (3.99 mm, 0.80).
     emb: float = 1e-7
     # Optional lip emphasis (0 = the paper's L_face alone): an extra MSE over the lip vertices,
-    # with the frames whose target lips are closed weighted (1 + closed) times. Plain MSE
-    # regresses the short p/b/m closures to the mean, so the lips stop short of touching.
+    # with the frames whose target lips are closed (p/b/m closures, and the mouth at rest)
+    # weighted (1 + closed) times. Plain MSE regresses the short p/b/m closures towards the
+    # open frames around them, so the lips stop a millimetre or two short of touching.
     lip: float = 0.0
     closed: float = 0.0
 
