@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 import torch
 
+from expressive_talker.face.rig import INDEX, load_rig
 from expressive_talker.models.layers import CausalTransformer, KVCache, alignment_mask, biased_causal_mask
-from expressive_talker.models.losses import Stage1Weights, Stage2Weights, stage1_losses, stage2_losses, triplet
+from expressive_talker.models.losses import LipIndices, Stage1Weights, Stage2Weights, lip_loss, stage1_losses, stage2_losses, triplet
 from expressive_talker.models.two_stage import TEXT_ADAPTER_FILE, TwoStageAnimator, TwoStageConfig, TwoStageModel
 
 TINY = dict(num_vertices=40, dim=32, heads=4, layers=2, content_dim=8, expression_dim=8, audio_dim=12, text_dim=10, window=16)
@@ -138,3 +139,48 @@ def test_model_folder_keeps_its_text_adapter_and_drops_a_stale_one(model, tmp_pa
     # A model trained without an adapter, saved over that folder, must not pick up the old one.
     TwoStageAnimator(model, neutral).save_pretrained(tmp_path / "tuned")
     assert TwoStageAnimator.from_pretrained(tmp_path / "tuned").text_adapter is None
+
+
+def _posed_offsets(rig, **weights):
+    w = np.zeros(52, np.float32)
+    for name, v in weights.items():
+        w[INDEX[name]] = v
+    return torch.as_tensor(rig.pose(w[None]) - rig.neutral)[None]  # (1,1,V,3)
+
+
+def test_lip_indices_tell_closed_lips_from_an_open_mouth():
+    rig = load_rig()
+    lips = LipIndices.of_rig(rig)
+    frames = torch.cat([_posed_offsets(rig), _posed_offsets(rig, jawOpen=0.4), _posed_offsets(rig, jawOpen=0.4, mouthClose=0.4)], dim=1)
+    assert lips.closed(frames).tolist() == [[True, False, True]]  # neutral, open jaw, jaw open with the lips sealed
+
+
+def test_lip_loss_weighs_closed_frames_and_reads_only_the_lips():
+    rig = load_rig()
+    lips = LipIndices.of_rig(rig)
+    target = torch.cat([_posed_offsets(rig), _posed_offsets(rig, jawOpen=0.4)], dim=1)  # frame 0 closed, frame 1 open
+    miss_closed, miss_open = target.clone(), target.clone()
+    miss_closed[:, 0, lips.lips, 1] -= 0.002  # the same 2 mm miss, on the closed or the open frame
+    miss_open[:, 1, lips.lips, 1] -= 0.002
+    assert lip_loss(miss_closed, target, lips) == pytest.approx(float(lip_loss(miss_open, target, lips)))
+    assert lip_loss(miss_closed, target, lips, closed_weight=4.0) > 2 * lip_loss(miss_open, target, lips, closed_weight=4.0)
+    elsewhere = target.clone()
+    others = torch.ones(target.shape[2], dtype=torch.bool)
+    others[lips.lips] = False
+    elsewhere[:, :, others] += 0.01  # a miss away from the lips
+    assert float(lip_loss(elsewhere, target, lips, closed_weight=4.0)) == 0.0
+
+
+def test_stage2_lip_term_is_off_by_default_and_adds_to_the_total_when_on(model):
+    torch.manual_seed(0)
+    b, t, v = 2, 8, model.cfg.num_vertices
+    target = torch.randn(b, t, v, 3) * 1e-3
+    offsets = target + torch.randn(b, t, v, 3) * 1e-3
+    c, e = torch.zeros(b, t, model.cfg.content_dim), torch.zeros(b, t, model.cfg.expression_dim)
+    lips = LipIndices(torch.arange(10), torch.tensor([0]), torch.tensor([1]))
+    plain = stage2_losses(model, offsets, c, e, target, Stage2Weights(emb=0.0))
+    assert "lip" not in plain and float(plain["total"]) == pytest.approx(float(plain["face"]))
+    on = stage2_losses(model, offsets, c, e, target, Stage2Weights(emb=0.0, lip=2.0), lips)
+    assert float(on["total"]) == pytest.approx(float(on["face"] + 2.0 * on["lip"]))
+    with pytest.raises(ValueError, match="lip vertex indices"):
+        stage2_losses(model, offsets, c, e, target, Stage2Weights(emb=0.0, lip=1.0))

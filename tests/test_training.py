@@ -7,6 +7,7 @@ import sys
 
 import numpy as np
 import pytest
+import torch
 
 from expressive_talker.models.two_stage import TEXT_ADAPTER_FILE, TwoStageAnimator
 from expressive_talker.pipeline import text_feature
@@ -50,3 +51,26 @@ def test_stage1_then_stage2_train_save_and_resume(corpus16, tmp_path):
     run_script("stage2.py", "--config", str(config), "--data", str(corpus16), "--stage1", str(stage1), "--out", str(out), "--save", str(save), "--steps", "3", "--resume")
     assert json.loads((out / "stage2-time.json").read_text())["steps"] == 1
     assert (out / "checkpoints" / "step-3").is_dir()
+
+
+@pytest.mark.slow
+def test_stage2_fine_tunes_audio2con_from_a_model_folder_with_the_lip_term(corpus16, tmp_path):
+    config = tmp_path / "tiny.json"
+    config.write_text(json.dumps({"steps": 1, "batch_size": 2, "lr": 1e-3, "seq_frames": 12, "threads": 1, "adam_eps": 1e-16, "model": TINY, "options": {"prompts_per_expression": 4}}))
+    run_script("stage2.py", "--config", str(config), "--data", str(corpus16), "--end-to-end", "--out", str(tmp_path / "base"), "--save", str(tmp_path / "base-model"))
+    base = TwoStageAnimator.from_pretrained(tmp_path / "base-model")
+
+    tuned_dir = tmp_path / "tuned"
+    run_script("stage2.py", "--config", str(config), "--data", str(corpus16), "--init", str(tmp_path / "base-model"), "--lip-weight", "1", "--closed-weight", "4", "--freeze-text2exp", "--out", str(tmp_path / "ft"), "--save", str(tuned_dir))
+    tuned = TwoStageAnimator.from_pretrained(tuned_dir)
+    options = json.loads((tuned_dir / "config.json").read_text())["train"]["options"]
+    assert options["init"] == str(tmp_path / "base-model") and options["lip_weight"] == 1.0 and options["closed_weight"] == 4.0 and options["freeze_text2exp"]
+    # It starts from the folder's weights (one small step away), not from a fresh initialisation.
+    a, b = base.model.state_dict(), tuned.model.state_dict()
+    changed = [k for k in a if not torch.equal(a[k], b[k])]
+    assert changed and all(k.startswith("audio2con.") for k in changed)  # the decoder and, here, Text2Exp stay frozen
+    drift = max(float((a[k].float() - b[k].float()).abs().max()) for k in changed)
+    assert drift < 0.05
+
+    both = subprocess.run([sys.executable, os.path.join(ROOT, "train", "stage2.py"), "--config", str(config), "--data", str(corpus16), "--init", str(tuned_dir), "--end-to-end"], capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert both.returncode == 2 and "exactly one of --stage1, --init and --end-to-end" in both.stderr

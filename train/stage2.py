@@ -5,6 +5,9 @@
     ... --no-emb            # ablation: w/o feature embedding loss
     ... --end-to-end        # ablation: no stage 1; decoder trained from scratch with the rest
     ... --finetune-decoder  # ablation: the stage-1 decoder is trained further, not frozen
+    ... --init weights/ours # fine-tune: start from a saved model folder (no --stage1 needed)
+    ... --lip-weight 1 --closed-weight 4   # experiment: extra lip loss, closed-lip frames weighted up
+    ... --freeze-text2exp   # experiment: train Audio2Con alone
 
 Autoregressive training uses scheduled sampling in two passes: a free-running pass (no
 gradient, KV-cached, as at inference) generates every frame from the model's own previous
@@ -21,10 +24,11 @@ import os
 
 import torch
 
+from expressive_talker.face.rig import load_rig
 from expressive_talker.models.batches import ClipBatches, CorpusTensors
 from expressive_talker.models.io import config_from_dict, load_state, read_config
-from expressive_talker.models.losses import Stage2Weights, stage2_losses
-from expressive_talker.models.two_stage import TwoStageAnimator, TwoStageConfig, TwoStageModel
+from expressive_talker.models.losses import LipIndices, Stage2Weights, stage2_losses
+from expressive_talker.models.two_stage import TEXT_ADAPTER_FILE, TwoStageAnimator, TwoStageConfig, TwoStageModel
 from expressive_talker.training import TrainConfig, add_common_arguments, train
 
 MAX_SAMPLING = 1.0  # largest share of previous frames replaced by the model's own outputs
@@ -39,31 +43,52 @@ def main(argv=None):
     parser.add_argument("--no-emb", action="store_true", help="ablation: drop L_emb")
     parser.add_argument("--end-to-end", action="store_true", help="ablation: train the decoder from scratch with the rest")
     parser.add_argument("--finetune-decoder", action="store_true", help="ablation: keep training the stage-1 decoder")
+    parser.add_argument(
+        "--init",
+        help="fine-tune: start from this model folder (save_pretrained output, e.g. weights/ours): its config, all its weights "
+        "and, unless --text-adapter is given, its text adapter; scheduled sampling starts at its final share",
+    )
+    parser.add_argument("--freeze-text2exp", action="store_true", help="train Audio2Con alone (with --init: the lips change, the expression path stays as it was)")
+    parser.add_argument("--lip-weight", type=float, help="weight of an extra MSE over the lip vertices (default 0: off)")
+    parser.add_argument("--closed-weight", type=float, help="in that lip term, frames whose target lips are closed count 1 + this (default 0)")
     args = parser.parse_args(argv)
     cfg = TrainConfig.load(args.config, data=args.data, out=args.out, steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed, threads=args.threads)
-    cfg.options.update({k: True for k in ("no_emb", "end_to_end", "finetune_decoder") if getattr(args, k)})
+    cfg.options.update({k: True for k in ("no_emb", "end_to_end", "finetune_decoder", "freeze_text2exp") if getattr(args, k)})
+    cfg.options.update({k: getattr(args, k) for k in ("init", "lip_weight", "closed_weight") if getattr(args, k) is not None})
     end_to_end = cfg.options.get("end_to_end", False)
+    init = cfg.options.get("init")
+    if init and not args.text_adapter and os.path.isfile(os.path.join(init, TEXT_ADAPTER_FILE)):
+        args.text_adapter = os.path.join(init, TEXT_ADAPTER_FILE)  # the model only works with its own text encoder
     if args.text_adapter and not os.path.isfile(args.text_adapter):
         parser.error(f"no text adapter at {args.text_adapter}")
-    if not end_to_end and not args.stage1:
-        parser.error("--stage1 is required (or --end-to-end)")
+    if sum(bool(x) for x in (end_to_end, args.stage1, init)) != 1:
+        parser.error("give exactly one of --stage1, --init and --end-to-end")
 
     if end_to_end:
         model_cfg = TwoStageConfig(**cfg.model)
     else:
-        model_cfg = config_from_dict(TwoStageConfig, read_config(args.stage1)["config"])
+        model_cfg = config_from_dict(TwoStageConfig, read_config(init or args.stage1)["config"])
     data = CorpusTensors(cfg.data, "train", audio_backend=model_cfg.audio_backend)
     model_cfg.num_vertices = data.num_vertices
     model = TwoStageModel(model_cfg)
-    if not end_to_end:
+    if init:
+        load_state(init, model)
+    elif not end_to_end:
         load_state(args.stage1, model.stage1)
 
-    weights = Stage2Weights(emb=cfg.options.get("emb_weight", Stage2Weights.emb))
+    weights = Stage2Weights(emb=cfg.options.get("emb_weight", Stage2Weights.emb), lip=cfg.options.get("lip_weight", 0.0), closed=cfg.options.get("closed_weight", 0.0))
+    if weights.lip and not data.synthetic:
+        parser.error("--lip-weight reads the facecap rig's lips: it needs the synthetic corpus")
+    lips = LipIndices.of_rig(load_rig()) if weights.lip else None
     if cfg.options.get("no_emb") or end_to_end:  # end to end has no trained encoders to match
         weights.emb = 0.0
     decoder_trains = end_to_end or cfg.options.get("finetune_decoder", False)
     decoder_parts = [model.stage1.dec_in, model.stage1.decoder, model.stage1.dec_out]
-    parameters = list(model.audio2con.parameters()) + list(model.text2exp.parameters())
+    parameters = list(model.audio2con.parameters())
+    if cfg.options.get("freeze_text2exp"):
+        model.text2exp.requires_grad_(False)
+    else:
+        parameters += list(model.text2exp.parameters())
     if decoder_trains:
         parameters += [p for part in decoder_parts for p in part.parameters()]
     trainable = {id(p) for p in parameters}
@@ -76,7 +101,8 @@ def main(argv=None):
     def loss_fn(model, target, audio, text, step):
         if not decoder_trains:
             model.stage1.eval()  # frozen: no dropout in the decoder or the encoders
-        share = MAX_SAMPLING * min(1.0, step / max(1, cfg.steps // 2))
+        # A fine-tuned model already runs on its own outputs: no teacher-forced warm-up again.
+        share = MAX_SAMPLING if init else MAX_SAMPLING * min(1.0, step / max(1, cfg.steps // 2))
         previous = target
         if share > 0:
             with torch.no_grad():
@@ -84,7 +110,7 @@ def main(argv=None):
             own = torch.rand(target.shape[:2], device=target.device) < share
             previous = torch.where(own[..., None, None], first_pass, target)
         offsets, content, expression = model(previous, audio, text)
-        return stage2_losses(model, offsets, content, expression, target, weights)
+        return stage2_losses(model, offsets, content, expression, target, weights, lips)
 
     model = train(cfg, "stage2", model, parameters, lambda g: batches(g, cfg.batch_size), loss_fn, resume=args.resume)
     save = args.save or os.path.join(cfg.out, "model")

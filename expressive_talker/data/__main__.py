@@ -1,4 +1,5 @@
-"""python -m expressive_talker.data build --out DIR [--clips N] [--seed S] | stats DIR [--json]"""
+"""python -m expressive_talker.data build --out DIR [--clips N] [--seed S] | stats DIR [--json]
+                                  | rebuild-lips --from DIR --out DIR2 --seal-overshoot X"""
 
 from __future__ import annotations
 
@@ -20,6 +21,10 @@ def main(argv=None) -> int:
     s = sub.add_parser("stats", help="print clip counts and hours of a corpus")
     s.add_argument("dir")
     s.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    r = sub.add_parser("rebuild-lips", help="experiments: copy a built corpus with stronger p/b/m closures in its curves")
+    r.add_argument("--from", dest="src", required=True, help="built corpus folder")
+    r.add_argument("--out", required=True, help="new corpus folder (audio and metadata hard-linked)")
+    r.add_argument("--seal-overshoot", type=float, required=True, help="mouthClose beyond jawOpen at a full seal (0.05 presses the lips ~2.4 mm)")
     args = parser.parse_args(argv)
 
     from . import corpus
@@ -29,6 +34,9 @@ def main(argv=None) -> int:
             index = corpus.build(args.out, clips=args.clips, seed=args.seed, workers=args.workers)
             st = corpus.stats(args.out)
             print(f"{st['clips']} clips, {st['hours']:.2f} h of speech in {args.out} ({index['clips_built_last_run']} built in {index['build_seconds_last_run']:.0f} s)")
+        elif args.command == "rebuild-lips":
+            index = corpus.rebuild_lips(args.src, args.out, args.seal_overshoot)
+            print(f"{len(index['clips'])} clips with seal overshoot {args.seal_overshoot} in {args.out}")
         else:
             st = corpus.stats(args.dir)
             if args.json:

@@ -100,19 +100,30 @@ def clip_paths(root: str, clip_id: str) -> tuple[str, str, str]:
     return base + ".wav", base + ".npy", base + ".json"
 
 
+def _prosody(spec: ClipSpec, rng: np.random.Generator):
+    from .performance import prosody_for
+
+    # Actions keep a neutral voice: the face, not the audio, carries them.
+    return prosody_for("neutral" if spec.action else spec.emotion, 0 if spec.action else spec.level, rng)
+
+
+def _perform(spec: ClipSpec, phones, wave, rng: np.random.Generator, seal_overshoot: float = 0.0) -> np.ndarray:
+    from .performance import perform
+
+    emotion_for_style = "neutral" if spec.action else spec.emotion
+    return perform(phones, wave, emotion_for_style, 0 if spec.action else spec.level, rng, FPS, aus=spec.aus if spec.action else None, seal_overshoot=seal_overshoot)
+
+
 def build_clip(spec: ClipSpec, root: str, seed: int) -> float:
     """Synthesize, animate and store one clip; returns its length in seconds."""
-    from .performance import perform, prosody_for
     from .tts import synthesize
 
     rng = _clip_rng(seed, spec.id)
     text = SENTENCES[spec.sentence_id]
-    # Actions keep a neutral voice: the face, not the audio, carries them.
-    prosody = prosody_for("neutral" if spec.action else spec.emotion, 0 if spec.action else spec.level, rng)
+    prosody = _prosody(spec, rng)
     wave, phones = synthesize(text, spec.voice, prosody)
-    emotion_for_style = "neutral" if spec.action else spec.emotion
     aus = spec.aus if spec.action else EMOTION_AUS[spec.emotion]
-    weights = perform(phones, wave, emotion_for_style, 0 if spec.action else spec.level, rng, FPS, aus=spec.aus if spec.action else None)
+    weights = _perform(spec, phones, wave, rng)
     wav_path, npy_path, json_path = clip_paths(root, spec.id)
     sf.write(wav_path, wave, SAMPLE_RATE, subtype="PCM_16")
     np.save(npy_path, weights.astype(np.float32))
@@ -194,6 +205,51 @@ def build(root: str, clips: int | None = None, seed: int = 0, workers: int = 2, 
     with open(index_path + ".tmp", "w") as f:
         json.dump(index, f, indent=1)
     os.replace(index_path + ".tmp", index_path)
+    return index
+
+
+def rebuild_lips(src: str, out: str, seal_overshoot: float, progress: bool = True) -> dict:
+    """A copy of the built corpus ``src`` in ``out`` whose ARKit curves are performed again from
+    each clip's stored audio and phones with stronger bilabial closures (``seal_overshoot``, see
+    ``lips.seal_weight``). Audio and metadata are hard-linked (copied across file systems), so
+    cached speech features still apply; each clip replays its own random numbers, so everything
+    but the lip seal stays as built (0 reproduces the source up to the audio's 16-bit rounding).
+    Experiments only: the default corpus is ``build``'s."""
+    import shutil
+
+    from tqdm import tqdm
+
+    if seal_overshoot < 0:
+        raise ValueError("--seal-overshoot must be at least 0")
+    index_path = os.path.join(src, "corpus.json")
+    if not os.path.exists(index_path):
+        raise FileNotFoundError(f"{src} holds no finished corpus (corpus.json is missing)")
+    if os.path.abspath(src) == os.path.abspath(out):
+        raise ValueError("--out must be another folder than the source corpus")
+    with open(index_path) as f:
+        index = json.load(f)
+    specs = {s.id: s for s in plan(index["seed"])}
+    os.makedirs(os.path.join(out, "clips"), exist_ok=True)
+    for cid in tqdm(index["clips"], desc="lips", unit="clip", disable=not progress):
+        wav_src, _, json_src = clip_paths(src, cid)
+        wav_dst, npy_dst, json_dst = clip_paths(out, cid)
+        with open(json_src) as f:
+            meta = json.load(f)
+        rng = _clip_rng(index["seed"], cid)
+        _prosody(specs[cid], rng)  # the build drew the prosody first: replay it
+        wave, _ = sf.read(wav_src, dtype="float32")
+        phones = [(p, t0, t1) for p, t0, t1 in meta["phones"]]
+        np.save(npy_dst, _perform(specs[cid], phones, wave, rng, seal_overshoot).astype(np.float32))
+        for a, b in ((wav_src, wav_dst), (json_src, json_dst)):
+            if os.path.exists(b):
+                os.remove(b)
+            try:
+                os.link(a, b)
+            except OSError:
+                shutil.copyfile(a, b)
+    index = {**index, "lips": {"seal_overshoot": seal_overshoot, "from": os.path.abspath(src)}}
+    with open(os.path.join(out, "corpus.json"), "w") as f:
+        json.dump(index, f, indent=1)
     return index
 
 

@@ -153,8 +153,9 @@ def expression_track(aus: dict[str, float], strength: float, n_frames: int, fps:
     return np.clip(w, 0.0, 1.0).astype(np.float32)
 
 
-def compose(art: np.ndarray, expr: np.ndarray, jaw_gain: float = 1.0) -> np.ndarray:
-    """Articulation channels (T,C) + expression (T,52) -> final ARKit weights (T,52)."""
+def compose(art: np.ndarray, expr: np.ndarray, jaw_gain: float = 1.0, seal_overshoot: float = 0.0) -> np.ndarray:
+    """Articulation channels (T,C) + expression (T,52) -> final ARKit weights (T,52);
+    ``seal_overshoot``: see ``lips.seal_weight``."""
     ch = {c: art[:, i] for i, c in enumerate(lips.CHANNELS)}
     expr = expr.copy()
     extra_jaw = expr[:, INDEX["jawOpen"]].copy()
@@ -171,11 +172,11 @@ def compose(art: np.ndarray, expr: np.ndarray, jaw_gain: float = 1.0) -> np.ndar
     for name in ("mouthFunnel", "mouthShrugUpper"):
         expr[:, INDEX[name]] *= 1 - seal
     w = np.clip(mouth + expr, 0.0, 1.0)
-    w[:, INDEX["mouthClose"]] = np.clip(seal * w[:, INDEX["jawOpen"]], 0, 1)
+    w[:, INDEX["mouthClose"]] = lips.seal_weight(seal, w[:, INDEX["jawOpen"]], seal_overshoot)
     return w.astype(np.float32)
 
 
-def perform(phones, wave: np.ndarray, emotion: str, level: int, rng: np.random.Generator, fps: float = 30.0, aus: dict[str, float] | None = None) -> np.ndarray:
+def perform(phones, wave: np.ndarray, emotion: str, level: int, rng: np.random.Generator, fps: float = 30.0, aus: dict[str, float] | None = None, seal_overshoot: float = 0.0) -> np.ndarray:
     """Phones + audio + emotion (or an explicit AU combination) -> ARKit weights (T,52) at ``fps``."""
     n_frames = int(round(len(wave) / SAMPLE_RATE * fps))
     style = STYLES[emotion]
@@ -185,4 +186,4 @@ def perform(phones, wave: np.ndarray, emotion: str, level: int, rng: np.random.G
     art = lips.articulation(phones, n_frames, fps, loud)
     expr = expression_track(aus, strength, n_frames, fps, rng, stressed_times(phones, loud), style)
     jaw_gain = 1.0 + (style.jaw_gain - 1.0) * INTENSITY_SCALE[level]
-    return compose(art, expr, jaw_gain * float(np.exp(rng.normal(0, 0.05))))
+    return compose(art, expr, jaw_gain * float(np.exp(rng.normal(0, 0.05))), seal_overshoot)

@@ -34,6 +34,46 @@ class Stage2Weights:
     # accuracy were worse than without it (4.28 mm, 0.73 against 4.03 mm, 0.80). At 1e-7 it is
     # ~10% of the loss, an aid rather than a second target (3.99 mm, 0.80).
     emb: float = 1e-7
+    # Optional lip emphasis (0 = the paper's L_face alone): an extra MSE over the lip vertices,
+    # with the frames whose target lips are closed (p/b/m closures, and the mouth at rest)
+    # weighted (1 + closed) times. Plain MSE regresses the short p/b/m closures towards the
+    # open frames around them, so the lips stop a millimetre or two short of touching.
+    lip: float = 0.0
+    closed: float = 0.0
+
+
+CLOSED_GAP_M = 0.0015  # a target frame has closed lips when its midline gap is within 1.5 mm of the rig's closed gap
+
+
+@dataclass
+class LipIndices:
+    """Vertex indices the lip term reads: all lip vertices, and the midline inner-edge pairs
+    whose vertical distance is the lip gap (``data.lips.LipGap(rig, midline=True)``)."""
+
+    lips: torch.Tensor
+    upper: torch.Tensor
+    lower: torch.Tensor
+
+    @classmethod
+    def of_rig(cls, rig) -> "LipIndices":
+        from ..data.lips import LipGap
+
+        gap = LipGap(rig, midline=True)
+        as_tensor = lambda a: torch.as_tensor(a, dtype=torch.long)  # noqa: E731
+        return cls(as_tensor(rig.lip_indices), as_tensor(gap.upper), as_tensor(gap.lower))
+
+    def closed(self, offsets: torch.Tensor) -> torch.Tensor:
+        """(B,T,V,3) offsets from the closed neutral face -> (B,T) bool: lips closed."""
+        gap = (offsets[..., self.upper, 1] - offsets[..., self.lower, 1]).mean(-1)
+        return gap <= CLOSED_GAP_M
+
+
+def lip_loss(offsets, target, lips: LipIndices, closed_weight: float = 0.0):
+    """MSE over the lip vertices, each frame weighted 1 + closed_weight where the target's lips
+    are closed (normalised by the weights, so it stays on L_face's scale)."""
+    err = (offsets[..., lips.lips, :] - target[..., lips.lips, :]).pow(2).mean((-1, -2))  # (B,T)
+    w = 1.0 + closed_weight * lips.closed(target).to(err.dtype)
+    return (w * err).sum() / w.sum()
 
 
 def triplet(anchor, positive, negative, margin: float = TRIPLET_MARGIN):
@@ -63,12 +103,20 @@ def stage1_losses(model, x_an, x_bn, x_am, x_bm, weights: Stage1Weights) -> dict
     return {"total": total, "self": l_self, "cross": l_cross, "con": l_con, "exp": l_exp}
 
 
-def stage2_losses(model, offsets, content, expression, target, weights: Stage2Weights) -> dict:
+def stage2_losses(model, offsets, content, expression, target, weights: Stage2Weights, lips: LipIndices | None = None) -> dict:
     """L_face between generated and ground-truth offsets; L_emb (L1) between the predicted
-    features and what the frozen stage-1 encoders read from the generated animation."""
+    features and what the frozen stage-1 encoders read from the generated animation; with
+    ``weights.lip``, ``lip_loss`` (needs ``lips``)."""
     l_face = F.mse_loss(offsets, target)
     if weights.emb:
         l_emb = F.l1_loss(content, model.stage1.encode_content(offsets)) + F.l1_loss(expression, model.stage1.encode_expression(offsets))
     else:
         l_emb = torch.zeros((), device=offsets.device)
-    return {"total": weights.face * l_face + weights.emb * l_emb, "face": l_face, "emb": l_emb}
+    total = weights.face * l_face + weights.emb * l_emb
+    losses = {"face": l_face, "emb": l_emb}
+    if weights.lip:
+        if lips is None:
+            raise ValueError("the lip term needs the lip vertex indices")
+        losses["lip"] = lip_loss(offsets, target, lips, weights.closed)
+        total = total + weights.lip * losses["lip"]
+    return {"total": total, **losses}
