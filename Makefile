@@ -85,7 +85,9 @@ TEXT_ADAPTER := runs/ours/text_adapter.safetensors
 weights: data
 	$(LAUNCH) train/stage1.py --config train/configs/stage1.json --data $(CORPUS) --out runs/ours
 	$(LAUNCH) train/text_adapter.py --config train/configs/text_adapter.json --out runs/ours
-	$(LAUNCH) train/stage2.py --config train/configs/stage2.json --data $(CORPUS) --out runs/ours --stage1 runs/ours/stage1 --text-adapter $(TEXT_ADAPTER) --save weights/ours
+	$(LAUNCH) train/stage2.py --config train/configs/stage2.json --data $(CORPUS) --out runs/ours --stage1 runs/ours/stage1 --text-adapter $(TEXT_ADAPTER) --save runs/ours/model
+	# Lips that close on real voices: 800 more steps of Audio2Con alone, closed-lip frames weighted up (train/README.md)
+	$(LAUNCH) train/stage2.py --config train/configs/stage2_lips.json --data $(CORPUS) --out runs/ours-lips --init runs/ours/model --save weights/ours
 	$(LAUNCH) train/faceformer.py --config train/configs/faceformer.json --data $(CORPUS) --out runs/faceformer --save weights/faceformer
 	$(LAUNCH) train/expclip.py --config train/configs/expclip.json --data $(CORPUS) --out runs/expclip --save weights/expclip
 	$(PY) -m expressive_talker.data stats $(CORPUS) --json > runs/corpus-stats.json
@@ -126,7 +128,7 @@ lipsync: setup dev-apt
 card:
 	$(PY) train/model_card.py --eval runs/eval.json $(wildcard runs/eval-ablations.json) --bench runs/bench-model.json \
 		$(if $(wildcard runs/lipsync-dev.json),--lipsync runs/lipsync-dev.json) \
-		--corpus-stats runs/corpus-stats.json --times runs/ours runs/faceformer runs/expclip/align runs/expclip/generator \
+		--corpus-stats runs/corpus-stats.json --times runs/ours runs/ours-lips runs/faceformer runs/expclip/align runs/expclip/generator \
 		--notes train/card_notes.md train/baselines.md
 
 clean:
