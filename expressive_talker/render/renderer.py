@@ -62,6 +62,14 @@ def _vertex_normal_operator(vertices: np.ndarray, triangles: np.ndarray) -> sp.c
     return (same_place.T @ same_place @ faces_of_vertex).tocsr()
 
 
+def vertex_normals(sum_faces: sp.csr_matrix, vertices: np.ndarray, triangles: np.ndarray) -> np.ndarray:
+    """(V,3) unit normals: the face normals around each vertex summed by ``sum_faces``
+    (``_vertex_normal_operator`` of the same mesh)."""
+    tri = vertices[triangles]
+    normals = sum_faces @ np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
+    return (normals / np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)).astype(np.float32)
+
+
 class _DynamicMesh:
     """A pyrender mesh whose positions and normals are rewritten in place each frame."""
 
@@ -75,10 +83,7 @@ class _DynamicMesh:
         self.mesh = pyrender.Mesh([self.primitive])
 
     def normals(self, vertices):
-        tri = vertices[self.triangles]
-        face = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
-        normals = self._sum_faces @ face
-        return (normals / np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)).astype(np.float32)
+        return vertex_normals(self._sum_faces, vertices, self.triangles)
 
     def update(self, vertices):
         vertices = np.asarray(vertices, dtype=np.float32)

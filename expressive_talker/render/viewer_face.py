@@ -17,18 +17,13 @@ import tempfile
 
 import numpy as np
 
-from ..export.gltf import _Builder, write_glb_container
+from ..export.gltf import ARRAY_BUFFER, ELEMENT_ARRAY_BUFFER, _Builder, write_glb_container
 from ..face.motion import NECK_PIVOT
 from ..face.rig import ARKIT_NAMES, EYE_PITCH_DEG, EYE_YAW_DEG, FaceRig, load_rig
-from .renderer import AMBIENT, BACKGROUND, CAMERA_FOV_DEG, LIGHTS, MOUTH, TEETH, _vertex_normal_operator, camera_position, eye_colours, head_colours, mouth_cavity_geometry
-
-ARRAY_BUFFER, ELEMENT_ARRAY_BUFFER = 34962, 34963
-
-
-def _normals(operator, vertices, triangles) -> np.ndarray:
-    tri = vertices[triangles]
-    normals = operator @ np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
-    return (normals / np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)).astype(np.float32)
+from .renderer import (
+    AMBIENT, BACKGROUND, CAMERA_FOV_DEG, LIGHTS, MOUTH, TEETH, _vertex_normal_operator, camera_position, eye_colours, head_colours,
+    mouth_cavity_geometry, vertex_normals,
+)  # fmt: skip
 
 
 def write_viewer_face(path, rig: FaceRig | None = None) -> str:
@@ -44,14 +39,14 @@ def write_viewer_face(path, rig: FaceRig | None = None) -> str:
 
     def primitive(vertices, triangles, material, colours=None, targets=None):
         operator = _vertex_normal_operator(vertices, triangles)
-        normals = _normals(operator, vertices, triangles)
+        normals = vertex_normals(operator, vertices, triangles)
         attributes = {"POSITION": b.add(vertices, "VEC3", ARRAY_BUFFER, bounds=True), "NORMAL": b.add(normals, "VEC3", ARRAY_BUFFER)}
         if colours is not None:
             attributes["COLOR_0"] = b.add(colours, "VEC4", ARRAY_BUFFER)
         prim = {"attributes": attributes, "indices": b.add(triangles.reshape(-1), "SCALAR_INDEX", ELEMENT_ARRAY_BUFFER), "material": material}
         if targets is not None:
             prim["targets"] = [
-                {"POSITION": b.add(d, "VEC3", ARRAY_BUFFER, bounds=True), "NORMAL": b.add(_normals(operator, vertices + d, triangles) - normals, "VEC3", ARRAY_BUFFER)}
+                {"POSITION": b.add(d, "VEC3", ARRAY_BUFFER, bounds=True), "NORMAL": b.add(vertex_normals(operator, vertices + d, triangles) - normals, "VEC3", ARRAY_BUFFER)}
                 for d in targets
             ]
         return prim
