@@ -107,6 +107,13 @@ def pg_server(server, postgres_url):  # noqa: F811
     admin.dispose()
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def replica(request, server):
+    """The open study's app with its votes in SQLite, or a second replica of it with them in PostgreSQL."""
+    server.open_study()
+    return server if request.param == "sqlite" else request.getfixturevalue("pg_server")
+
+
 def client_of(server):
     from gradio_client import Client
 
@@ -207,15 +214,12 @@ def test_the_default_study_opens_once_its_videos_are_ready_and_a_participant_vot
     page.wait_for_selector("#study-progress:has-text('Pair 2 of 2')")
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
-def test_only_the_stimuli_are_served_and_nothing_names_a_method(server, backend, request):
-    app = server if backend == "sqlite" else request.getfixturevalue("pg_server")
-    server.open_study()
-    client = client_of(app)
+def test_only_the_stimuli_are_served_and_nothing_names_a_method(server, replica):
+    client = client_of(replica)
     pid = client.predict(True, "", "", api_name="/study_join")
     pair = client.predict(pid, api_name="/study_next")
     assert not METHOD_WORDS.search(json.dumps(pair))
-    base = app.url.rstrip("/")
+    base = replica.url.rstrip("/")
     study = server.root / "study"
     manifest = json.loads((study / "manifest.json").read_text())
     for side in ("left_video", "right_video"):
@@ -236,11 +240,8 @@ def test_only_the_stimuli_are_served_and_nothing_names_a_method(server, backend,
     assert set(ack) == {"recorded", "vote_id", "duplicate", "pair_id", "choices"} and not METHOD_WORDS.search(json.dumps(ack))
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
-def test_a_retried_vote_is_acknowledged_as_the_same_vote(server, backend, request):
-    app = server if backend == "sqlite" else request.getfixturevalue("pg_server")
-    server.open_study()
-    client = client_of(app)
+def test_a_retried_vote_is_acknowledged_as_the_same_vote(replica):
+    client = client_of(replica)
     pid = client.predict(True, "25-34", "", api_name="/study_join")
     first = client.predict(pid, api_name="/study_next")
     assert (first["index"], first["total"], first["done"]) == (1, 2, False)
@@ -258,7 +259,7 @@ def test_a_retried_vote_is_acknowledged_as_the_same_vote(server, backend, reques
     assert second["index"] == 2 and second["pair_id"] != first["pair_id"] and second["prompt"] != first["prompt"]
     client.predict(pid, second["pair_id"], "equal", "equal", "equal", api_name="/study_vote")  # vote_id is optional
     assert client.predict(pid, api_name="/study_next") == {"done": True, "index": 2, "total": 2}
-    rows = [r for r in app.demo.study.store().vote_rows() if r["participant_id"] == pid]
+    rows = [r for r in replica.demo.study.store().vote_rows() if r["participant_id"] == pid]
     assert len(rows) == 6 and sum(r["vote_id"] == vote_id for r in rows) == 3
 
 
