@@ -161,8 +161,7 @@ def test_description_bank():
         assert len(D.WORDS[emotion]) >= 15
         assert len(D.FACE_SENTENCES[emotion]) >= 10 and len(D.FEELING_SENTENCES[emotion]) >= 10
         assert len(D.sentences(emotion, "all")) >= 20
-        assert len(D.IDIOMS[emotion]) >= 15
-        for pick in (D.words, D.idioms, D.sentences):
+        for pick in (D.words, D.sentences):
             train, held = set(pick(emotion, "train")), set(pick(emotion, "heldout"))
             assert train and held and not train & held
     for level in (1, 2, 3):
@@ -174,7 +173,7 @@ def test_description_bank():
     for aus, phrases in D.ACTIONS.values():
         assert all(au in AU_TO_ARKIT for au in aus) and len(phrases) >= 3
     rng = np.random.default_rng(0)
-    held = set(D.word_type("angry", "heldout")) | set(D.sentences("angry", "heldout"))
+    held = set(D.words("angry", "heldout")) | set(D.sentences("angry", "heldout"))
     for _ in range(200):
         text = D.describe("angry", 2, rng)
         assert not any(text.startswith(h) or text.endswith(" " + h) for h in held)

@@ -25,19 +25,6 @@ WORDS: dict[str, tuple[str, ...]] = {
     "surprised": ("surprised", "astonished", "amazed", "shocked", "startled", "stunned", "astounded", "taken aback", "dumbfounded", "flabbergasted", "bewildered", "awestruck", "speechless", "staggered", "caught off guard", "thunderstruck"),
 }
 
-# Figurative phrasings people type for a feeling ("on top of the world" is not about heights). A
-# sentence encoder reads their literal words, so the bank has to show what they mean.
-IDIOMS: dict[str, tuple[str, ...]] = {
-    "neutral": ("cool as a cucumber", "business as usual", "on an even keel", "without batting an eye", "keeping one's cool", "level-headed", "a poker face", "taking it in stride", "steady as a rock", "unruffled", "just another day", "neither here nor there", "no big deal", "all in a day's work", "keeping a lid on it", "cool-headed"),
-    "angry": ("hot under the collar", "fit to be tied", "blowing a fuse", "steam coming out of the ears", "flying off the handle", "spitting feathers", "ticked off", "losing one's temper", "about to blow one's top", "mad as a hornet", "in a foul temper", "foaming at the mouth", "hitting the roof", "getting all worked up", "bristling with fury", "up to here with it"),
-    "disgusted": ("makes my skin crawl", "green around the gills", "gagging", "ew, gross", "makes me want to throw up", "bile rising in the throat", "icky", "vile and foul", "retching at the sight", "put off one's food", "ugh, nasty", "like smelling sour milk", "cringing in revulsion", "eww", "gross beyond words", "enough to make you sick"),
-    "contempt": ("holier than thou", "high and mighty", "full of oneself", "too good for this", "on a high horse", "thumbing one's nose", "a withering look", "snooty", "stuck-up", "lording it over them", "above it all", "giving the cold shoulder", "sniffy", "treating them as beneath notice", "pooh-poohing it", "an air of superiority"),
-    "fearful": ("my blood ran cold", "frightened to death", "hair standing on end", "heart in one's mouth", "weak at the knees", "a bundle of nerves", "on edge", "white as a sheet", "in a cold sweat", "afraid of one's own shadow", "jumping out of one's skin", "scared out of one's wits", "trembling with dread", "breaking out in goosebumps", "paralysed with fear", "knees knocking"),
-    "happy": ("in seventh heaven", "walking on air", "happy as a clam", "grinning like a Cheshire cat", "on top of the world", "jumping for joy", "full of the joys of spring", "like a kid in a candy store", "bursting with happiness", "having the time of one's life", "all smiles", "happy as a lark", "riding high", "laughing all the way", "in a good mood", "a sunny disposition"),
-    "sad": ("down in the mouth", "a lump in the throat", "crying one's eyes out", "at a low ebb", "in the doldrums", "heart sank", "feeling low", "under a dark cloud", "a long face", "down and out", "sick at heart", "in tears", "nursing a broken heart", "in the pits", "weighed down by grief", "all choked up"),
-    "surprised": ("knocked for six", "bowled over", "eyes popping out", "out of the blue", "struck dumb", "mind blown", "doing a double take", "gobsmacked", "floored", "you could have knocked me over with a feather", "caught flat-footed", "never saw that coming", "eyebrows shooting up", "lost for words", "in disbelief", "jaw dropping"),
-}
-
 FACE_SENTENCES: dict[str, tuple[str, ...]] = {
     "neutral": (
         "The face is at rest, with level brows and relaxed lips.",
@@ -51,16 +38,6 @@ FACE_SENTENCES: dict[str, tuple[str, ...]] = {
         "The gaze is steady and the eyelids are relaxed.",
         "An even, unreadable face without any tension.",
         "The brows sit in their natural position and the lips are soft.",
-        "The cheeks, brows and eyelids hold still while the lips shape the words.",
-        "A resting face: soft eyes, a level mouth, an untroubled forehead.",
-        "Neither smiling nor frowning, the face simply listens to itself talk.",
-        "The mouth stays loose and the eyes look straight ahead.",
-        "The features are slack and at ease, with no tension anywhere.",
-        "The speaker's brows never move, and the mouth corners stay level.",
-        "A quiet face that gives nothing away.",
-        "The lids sit half way and the lips close gently between phrases.",
-        "No lines on the forehead, no pull at the mouth corners.",
-        "The face looks like someone reading a list aloud.",
     ),
     "angry": (
         "The brows are pulled down and together into a hard frown.",
@@ -74,16 +51,6 @@ FACE_SENTENCES: dict[str, tuple[str, ...]] = {
         "The mouth is held firm and narrow, the lips tightened.",
         "The brow is furrowed and the eyes narrow in a threatening look.",
         "The whole face hardens into a frown.",
-        "The eyebrows slam down and the eyes turn into narrow slits.",
-        "The teeth are gritted behind tight lips.",
-        "Vertical furrows cut between the knitted eyebrows.",
-        "The jaw juts forward and the lips go thin.",
-        "The face goes hard and red, the brows drawn into a V.",
-        "The eyes bore into the listener from under a heavy brow.",
-        "The upper lip stiffens and the mouth tightens at the corners.",
-        "A furious scowl darkens the whole face.",
-        "The cheeks tense and the nostrils widen with each breath.",
-        "The brow knots and the stare turns cold and fixed.",
     ),
     "disgusted": (
         "The nose wrinkles and the upper lip curls up.",
@@ -97,16 +64,6 @@ FACE_SENTENCES: dict[str, tuple[str, ...]] = {
         "Lines appear along the sides of the nose as the lip rises.",
         "The face twists as if tasting something rotten.",
         "The eyes narrow slightly above a raised, curled upper lip.",
-        "The upper lip hikes up on both sides, baring the top teeth.",
-        "The nose crumples and the cheeks bunch up beneath the eyes.",
-        "The face pulls back from something foul.",
-        "The mouth twists and the tongue seems ready to push out.",
-        "Deep wrinkles run across the bridge of the nose.",
-        "The lips curl as if about to spit.",
-        "The eyes squeeze and the nose scrunches at the smell.",
-        "The whole middle of the face draws up and inward.",
-        "The chin tucks in and the mouth pulls into an ugly shape.",
-        "The face recoils with a crinkled nose and a lifted lip.",
     ),
     "contempt": (
         "One corner of the mouth is pulled up and tightened.",
@@ -120,16 +77,6 @@ FACE_SENTENCES: dict[str, tuple[str, ...]] = {
         "One side of the lips is drawn back while the other stays still.",
         "A small, unbalanced pull of the mouth corner.",
         "The face wears a superior, sideways smirk.",
-        "The head tilts back and one lip corner tightens into a smirk.",
-        "A faint, one-sided tightening of the mouth shows disrespect.",
-        "The eyes look down the nose with a half smirk.",
-        "The mouth tightens on the left while the right side stays flat.",
-        "A cold little smirk and heavy, unimpressed eyelids.",
-        "One cheek dimples as the lip corner pulls sideways.",
-        "The face shows a thin, mocking curl at one corner of the mouth.",
-        "Lids half lowered, the speaker wears a lopsided smirk.",
-        "A sideways twist of the lips, tight and unfriendly.",
-        "The mouth pulls to one side in a dismissive smirk.",
     ),
     "fearful": (
         "The eyes are wide open and the brows are raised and drawn together.",
@@ -143,16 +90,6 @@ FACE_SENTENCES: dict[str, tuple[str, ...]] = {
         "The eyes are wide and alert, the face frozen in alarm.",
         "The speaker's lips tremble and stretch while the eyes widen.",
         "Raised, pinched brows above staring eyes.",
-        "The brows lift and pull together while the eyes stare wide.",
-        "The lips stretch back tight toward the ears.",
-        "The eyes dart and the upper lids fly up.",
-        "The mouth pulls sideways in a tense, open grimace.",
-        "The forehead wrinkles in the middle above wide, frightened eyes.",
-        "The face goes pale and the lips tremble apart.",
-        "The eyes widen and the brows bunch upward and inward.",
-        "The chin pulls back and the lower lip stretches thin.",
-        "A tense face with staring eyes and a stretched mouth.",
-        "The brows strain upward and the eyes show white above the iris.",
     ),
     "happy": (
         "The mouth corners rise into a broad smile.",
@@ -166,16 +103,6 @@ FACE_SENTENCES: dict[str, tuple[str, ...]] = {
         "A genuine smile that reaches the eyes.",
         "The smile widens the mouth on every word.",
         "The corners of the lips curve upward and the eyes narrow slightly.",
-        "The cheeks lift and round as the mouth spreads into a smile.",
-        "The eyes crinkle and sparkle above a broad smile.",
-        "The lip corners rise high and the teeth show.",
-        "The whole face lights up with a grin.",
-        "Laughter lines deepen around the eyes and mouth.",
-        "The mouth curves up and the cheeks glow.",
-        "The speaker beams, eyes squeezed into happy crescents.",
-        "A relaxed, open smile stays on the lips between words.",
-        "The face is soft and warm, the mouth turned up.",
-        "The cheeks bunch up under smiling eyes.",
     ),
     "sad": (
         "The inner ends of the brows rise and the mouth corners droop.",
@@ -189,16 +116,6 @@ FACE_SENTENCES: dict[str, tuple[str, ...]] = {
         "The face is slack and downcast.",
         "The forehead creases above a trembling, down-turned mouth.",
         "The eyes look moist and the mouth is pulled down.",
-        "The corners of the mouth sink and the eyes lose their light.",
-        "The inner brows pinch upward into a worried slant.",
-        "The eyelids droop and the gaze falls to the floor.",
-        "The lower lip trembles and pushes out a little.",
-        "The face crumples as if tears are close.",
-        "The mouth is pulled into a downward arch.",
-        "The brows tilt up in the middle and the face looks heavy.",
-        "Glassy eyes above a quivering chin.",
-        "The face hangs, with limp cheeks and a sagging mouth.",
-        "The eyes are red-rimmed and the lips press down at the ends.",
     ),
     "surprised": (
         "The brows shoot up and the eyes open wide.",
@@ -212,16 +129,6 @@ FACE_SENTENCES: dict[str, tuple[str, ...]] = {
         "The eyes widen and the jaw loosens.",
         "Raised brows, open eyes and parted lips.",
         "The upper eyelids pull back, showing the whites of the eyes.",
-        "The eyebrows jump up high and stay there.",
-        "The mouth drops open into an O.",
-        "The eyes go big and round, the whites showing all around.",
-        "The forehead creases as the brows leap upward.",
-        "The lips part and the jaw hangs loose.",
-        "The eyelids snap wide open.",
-        "Arched brows and a gaping mouth fill the face.",
-        "The face freezes with brows raised and mouth agape.",
-        "The eyes pop open and the mouth forms a small circle.",
-        "The brows rise in two high arches over staring eyes.",
     ),
 }
 
@@ -383,15 +290,6 @@ def words(emotion: str, split: str = "train") -> list[str]:
     return _split(WORDS[emotion], split)
 
 
-def idioms(emotion: str, split: str = "train") -> list[str]:
-    return _split(IDIOMS[emotion], split)
-
-
-def word_type(emotion: str, split: str = "train") -> list[str]:
-    """Word-type descriptions: the emotion's words and idioms."""
-    return words(emotion, split) + idioms(emotion, split)
-
-
 def sentences(emotion: str, split: str = "train", kind: str = "both") -> list[str]:
     """Sentence-type descriptions: kind 'face', 'feeling' or 'both'."""
     pools = {"face": FACE_SENTENCES[emotion], "feeling": FEELING_SENTENCES[emotion]}
@@ -408,7 +306,7 @@ def describe(emotion: str, level: int, rng: np.random.Generator, split: str = "t
     if emotion == "action" or action is not None:
         return str(rng.choice(action_phrases(action, split)))
     if rng.random() < 0.5:
-        word = str(rng.choice(word_type(emotion, split)))
+        word = str(rng.choice(words(emotion, split)))
         if emotion == "neutral" or level == 0:
             return word
         mod = str(rng.choice(INTENSITY_MODIFIERS[level]))
@@ -421,9 +319,9 @@ def describe(emotion: str, level: int, rng: np.random.Generator, split: str = "t
 
 
 def wordings(split: str = "train") -> list[str]:
-    """The distinct wordings of a split's descriptions: emotion words, idioms, sentences and action
+    """The distinct wordings of a split's descriptions: emotion words, sentences and action
     phrases, without intensity modifiers or clauses (sorted)."""
-    out = {w for e in WORDS for w in word_type(e, split)} | {s for e in WORDS for s in sentences(e, split)}
+    out = {w for e in WORDS for w in words(e, split)} | {s for e in WORDS for s in sentences(e, split)}
     return sorted(out | {p for a in ACTIONS for p in action_phrases(a, split)})
 
 
@@ -433,7 +331,7 @@ def labelled_descriptions(split: str = "train") -> list[tuple[str, str, int]]:
     out = []
     for emotion in WORDS:
         for level in (0,) if emotion == "neutral" else (1, 2, 3):
-            for word in word_type(emotion, split):
+            for word in words(emotion, split):
                 mods = sorted(set(INTENSITY_MODIFIERS[level])) if level else [""]
                 out += [(f"{mod} {word}".strip(), emotion, level) for mod in mods]
             for sentence in sentences(emotion, split):

@@ -2,7 +2,7 @@
 
 MiniLM's tokenizer cuts words it does not know into pieces that carry no meaning ("flabbergasted"
 -> fl, ##ab, ##berg, ##ast, ##ed), so such a prompt lands far from what it means. Each word the
-tokenizer splits, and each run of 2-4 words that WordNet lists as one entry ("ill at ease",
+tokenizer splits, and each run of 2-4 words that WordNet lists as one entry ("down in the mouth",
 "fed up"), is followed by one WordNet sense: the synonyms the tokenizer knows whole and the
 definition, e.g. "flabbergasted (dumbfounded: as if struck dumb with astonishment and surprise)".
 The sense is the one whose definition the encoder finds nearest to a description of a face or a
