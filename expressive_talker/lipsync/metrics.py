@@ -23,9 +23,8 @@ import math
 import numpy as np
 
 from ..audio.io import SAMPLE_RATE
-from ..data.lips import BILABIALS
+from ..data.lips import BILABIALS, CLOSED_GAP_MM
 
-CLOSED_MM = 1.5  # a bilabial is closed when the gap comes this near the rig's closed gap
 OPEN_VOWELS = frozenset({"aa", "ae", "ah", "ao", "aw", "ay"})
 
 
@@ -77,7 +76,7 @@ def summarize(events: list[dict], correlations: list[float], jaw_correlations: l
     maxes = np.array([g for e in events for g in e["open_max_gaps"]])
     return {
         "bilabials": int(len(mins)),
-        "closure_rate": float((mins <= CLOSED_MM).mean()) if len(mins) else None,
+        "closure_rate": float((mins <= CLOSED_GAP_MM).mean()) if len(mins) else None,
         "median_min_gap_mm": float(np.median(mins)) if len(mins) else None,
         "open_vowels": int(len(maxes)),
         "open_gap_mm": float(maxes.mean()) if len(maxes) else None,

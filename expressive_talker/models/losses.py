@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from ..data.lips import CLOSED_GAP_MM
+
 TRIPLET_MARGIN = 1.0
 
 
@@ -42,9 +44,6 @@ class Stage2Weights:
     closed: float = 0.0
 
 
-CLOSED_GAP_M = 0.0015  # a target frame has closed lips when its midline gap is within 1.5 mm of the rig's closed gap
-
-
 @dataclass
 class LipIndices:
     """Vertex indices the lip term reads: all lip vertices, and the midline inner-edge pairs
@@ -65,7 +64,7 @@ class LipIndices:
     def closed(self, offsets: torch.Tensor) -> torch.Tensor:
         """(B,T,V,3) offsets from the closed neutral face -> (B,T) bool: lips closed."""
         gap = (offsets[..., self.upper, 1] - offsets[..., self.lower, 1]).mean(-1)
-        return gap <= CLOSED_GAP_M
+        return gap <= CLOSED_GAP_MM / 1000  # the benchmark's closed lips (lipsync/metrics.py), in metres
 
 
 def lip_loss(offsets, target, lips: LipIndices, closed_weight: float = 0.0):
