@@ -51,11 +51,10 @@ def main(argv=None):
     parser.add_argument("--freeze-text2exp", action="store_true", help="train Audio2Con alone (with --init: the lips change, the expression path stays as it was)")
     parser.add_argument("--lip-weight", type=float, help="weight of an extra MSE over the lip vertices (default 0: off)")
     parser.add_argument("--closed-weight", type=float, help="in that lip term, frames whose target lips are closed count 1 + this (default 0)")
-    parser.add_argument("--open-weight", type=float, help="in that lip term, frames whose target mouth is wide open count 1 + this (default 0)")
     args = parser.parse_args(argv)
     cfg = TrainConfig.load(args.config, data=args.data, out=args.out, steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed, threads=args.threads)
     cfg.options.update({k: True for k in ("no_emb", "end_to_end", "finetune_decoder", "freeze_text2exp") if getattr(args, k)})
-    cfg.options.update({k: getattr(args, k) for k in ("init", "lip_weight", "closed_weight", "open_weight") if getattr(args, k) is not None})
+    cfg.options.update({k: getattr(args, k) for k in ("init", "lip_weight", "closed_weight") if getattr(args, k) is not None})
     end_to_end = cfg.options.get("end_to_end", False)
     init = cfg.options.get("init")
     if init and not args.text_adapter and os.path.isfile(os.path.join(init, TEXT_ADAPTER_FILE)):
@@ -77,7 +76,7 @@ def main(argv=None):
     elif not end_to_end:
         load_state(args.stage1, model.stage1)
 
-    weights = Stage2Weights(emb=cfg.options.get("emb_weight", Stage2Weights.emb), lip=cfg.options.get("lip_weight", 0.0), closed=cfg.options.get("closed_weight", 0.0), open=cfg.options.get("open_weight", 0.0))
+    weights = Stage2Weights(emb=cfg.options.get("emb_weight", Stage2Weights.emb), lip=cfg.options.get("lip_weight", 0.0), closed=cfg.options.get("closed_weight", 0.0))
     if weights.lip and not data.synthetic:
         parser.error("--lip-weight reads the facecap rig's lips: it needs the synthetic corpus")
     lips = LipIndices.of_rig(load_rig()) if weights.lip else None

@@ -189,7 +189,6 @@ def bilabial_frames(phones, n_frames: int, fps: float = 30.0, min_seconds: float
 
 MIDLINE_HALF_WIDTH = 0.006  # metres either side of the face's midline (x = 0)
 CLOSED_GAP_MM = 1.5  # lips count as closed when the gap comes this near the rig's closed gap
-OPEN_GAP_MM = 12.0  # a mouth this open is an open vowel's (about the corpus's widest 30% of frames)
 
 
 class LipGap:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from ..data.lips import CLOSED_GAP_MM, OPEN_GAP_MM
+from ..data.lips import CLOSED_GAP_MM
 
 TRIPLET_MARGIN = 1.0
 
@@ -42,9 +42,6 @@ class Stage2Weights:
     # open frames around them, so the lips stop a millimetre or two short of touching.
     lip: float = 0.0
     closed: float = 0.0
-    # ... and the frames whose target mouth is wide open (open vowels) weighted (1 + open): on
-    # voices unlike the corpus's, the plain term settles for a half-open mouth.
-    open: float = 0.0
 
 
 @dataclass
@@ -64,25 +61,17 @@ class LipIndices:
         as_tensor = lambda a: torch.as_tensor(a, dtype=torch.long)  # noqa: E731
         return cls(as_tensor(rig.lip_indices), as_tensor(gap.upper), as_tensor(gap.lower))
 
-    def gap(self, offsets: torch.Tensor) -> torch.Tensor:
-        """(B,T,V,3) offsets from the closed neutral face -> (B,T) midline lip gap in metres."""
-        return (offsets[..., self.upper, 1] - offsets[..., self.lower, 1]).mean(-1)
-
     def closed(self, offsets: torch.Tensor) -> torch.Tensor:
-        """(B,T,V,3) offsets -> (B,T) bool: lips closed."""
-        return self.gap(offsets) <= CLOSED_GAP_MM / 1000  # the benchmark's closed lips (lipsync/metrics.py), in metres
-
-    def open(self, offsets: torch.Tensor) -> torch.Tensor:
-        """(B,T,V,3) offsets -> (B,T) bool: mouth wide open."""
-        return self.gap(offsets) >= OPEN_GAP_MM / 1000
+        """(B,T,V,3) offsets from the closed neutral face -> (B,T) bool: lips closed."""
+        gap = (offsets[..., self.upper, 1] - offsets[..., self.lower, 1]).mean(-1)
+        return gap <= CLOSED_GAP_MM / 1000  # the benchmark's closed lips (lipsync/metrics.py), in metres
 
 
-def lip_loss(offsets, target, lips: LipIndices, closed_weight: float = 0.0, open_weight: float = 0.0):
+def lip_loss(offsets, target, lips: LipIndices, closed_weight: float = 0.0):
     """MSE over the lip vertices, each frame weighted 1 + closed_weight where the target's lips
-    are closed and 1 + open_weight where its mouth is wide open (normalised by the weights, so
-    it stays on L_face's scale)."""
+    are closed (normalised by the weights, so it stays on L_face's scale)."""
     err = (offsets[..., lips.lips, :] - target[..., lips.lips, :]).pow(2).mean((-1, -2))  # (B,T)
-    w = 1.0 + closed_weight * lips.closed(target).to(err.dtype) + open_weight * lips.open(target).to(err.dtype)
+    w = 1.0 + closed_weight * lips.closed(target).to(err.dtype)
     return (w * err).sum() / w.sum()
 
 
@@ -127,6 +116,6 @@ def stage2_losses(model, offsets, content, expression, target, weights: Stage2We
     if weights.lip:
         if lips is None:
             raise ValueError("the lip term needs the lip vertex indices")
-        losses["lip"] = lip_loss(offsets, target, lips, weights.closed, weights.open)
+        losses["lip"] = lip_loss(offsets, target, lips, weights.closed)
         total = total + weights.lip * losses["lip"]
     return {"total": total, **losses}
