@@ -19,24 +19,13 @@ import torch
 from safetensors.torch import save_file
 from torch import nn
 
-from expressive_talker.data.descriptions import ACTIONS, labelled_descriptions
-from expressive_talker.face.expressions import INTENSITY_SCALE, au_weights, emotion_weights
-from expressive_talker.face.rig import NUM_BLENDSHAPES
+from expressive_talker.data.descriptions import labelled_descriptions
 from expressive_talker.text.adapter import add_adapters, adapter_state
 from expressive_talker.text.encoders import MiniLMEncoder
 from expressive_talker.training import TrainConfig, add_common_arguments, train
 
 COSINE_SCALE = 16.0  # logit scale of both heads: on unit vectors, raw logits stay within [-1, 1]
 LEVEL_WEIGHT = 0.5  # the intensity head's share of the loss
-FACE_WEIGHT = 0.5  # the face head's share of the loss
-
-
-def face_target(label: str, level: int) -> np.ndarray:
-    """The ARKit weights (52,) of what a description names: an emotion's FACS prototype at its
-    MEAD level, or an action's units (the neutral face is all zeros)."""
-    if label in ACTIONS:
-        return au_weights(ACTIONS[label][0])
-    return emotion_weights(label, INTENSITY_SCALE[level])
 
 
 class DescriptionClassifier(nn.Module):
@@ -51,7 +40,6 @@ class DescriptionClassifier(nn.Module):
         dim = self.bert.config.hidden_size
         self.prototypes = nn.Parameter(torch.randn(classes, dim) * 0.05)
         self.level_head = nn.Linear(dim, levels)
-        self.face_head = nn.Linear(dim, NUM_BLENDSHAPES)
 
     def forward(self, texts: list[str]):
         texts = [self.explain(t)[0] for t in texts]
@@ -61,7 +49,7 @@ class DescriptionClassifier(nn.Module):
         mask = batch["attention_mask"].unsqueeze(-1).to(tokens.dtype)
         embedding = nn.functional.normalize((tokens * mask).sum(1) / mask.sum(1), dim=-1)
         class_logits = COSINE_SCALE * embedding @ nn.functional.normalize(self.prototypes, dim=-1).T
-        return class_logits, self.level_head(COSINE_SCALE * embedding), self.face_head(COSINE_SCALE * embedding)
+        return class_logits, self.level_head(COSINE_SCALE * embedding)
 
 
 def main(argv=None):
@@ -77,22 +65,19 @@ def main(argv=None):
     levels = 1 + max(level for _, _, level in examples)
     torch.manual_seed(cfg.seed)  # the adapters' random start
     model = DescriptionClassifier(MiniLMEncoder(), len(labels), levels, rank)
-    parameters = [*model.adapters, model.prototypes, *model.level_head.parameters(), *model.face_head.parameters()]
-    faces = {(label, level): torch.as_tensor(face_target(label, level), dtype=torch.float32) for _, label, level in examples}
+    parameters = [*model.adapters, model.prototypes, *model.level_head.parameters()]
 
     def batches(generator):
         rng = np.random.default_rng(int(torch.randint(0, 2**31, (1,), generator=generator)))
         while True:
             picked = [examples[k] for k in rng.integers(len(examples), size=cfg.batch_size)]
-            targets = torch.stack([faces[(c, lv)] for _, c, lv in picked])
-            yield [t for t, _, _ in picked], torch.tensor([index[c] for _, c, _ in picked]), torch.tensor([lv for _, _, lv in picked]), targets
+            yield [t for t, _, _ in picked], torch.tensor([index[c] for _, c, _ in picked]), torch.tensor([lv for _, _, lv in picked])
 
-    def loss_fn(model, texts, classes, levels, face_targets, step):
-        class_logits, level_logits, face = model(texts)
+    def loss_fn(model, texts, classes, levels, step):
+        class_logits, level_logits = model(texts)
         name = nn.functional.cross_entropy(class_logits, classes)
         level = nn.functional.cross_entropy(level_logits, levels)
-        face = (face - face_targets.to(face.device)).pow(2).sum(-1).mean()
-        return {"total": name + LEVEL_WEIGHT * level + FACE_WEIGHT * face, "class": name, "level": level, "face": face}
+        return {"total": name + LEVEL_WEIGHT * level, "class": name, "level": level}
 
     model = train(cfg, "text_adapter", model, parameters, batches, loss_fn, resume=args.resume)
     path = os.path.join(cfg.out, "text_adapter.safetensors")

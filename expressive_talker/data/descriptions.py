@@ -14,8 +14,6 @@ import hashlib
 
 import numpy as np
 
-from .facs_sentences import facs_sentences
-
 WORDS: dict[str, tuple[str, ...]] = {
     "neutral": ("neutral", "calm", "expressionless", "blank", "composed", "relaxed", "impassive", "deadpan", "unemotional", "straight-faced", "placid", "even-tempered", "poker-faced", "indifferent", "unmoved", "serene", "matter-of-fact"),
     "angry": ("angry", "furious", "irritated", "enraged", "mad", "livid", "annoyed", "irate", "cross", "fuming", "indignant", "hostile", "outraged", "seething", "exasperated", "resentful", "wrathful"),
@@ -274,10 +272,6 @@ ACTIONS: dict[str, tuple[dict[str, float], tuple[str, ...]]] = {
 }
 
 
-FACS_PER_EMOTION = 48  # composed face-action sentences per emotion (data/facs_sentences.py), training only
-FACS_SHARE = 0.5  # of the training sentences ``describe`` gives: the rest are the hand-written ones
-
-
 def _held_out(text: str, share: float = 0.2) -> bool:
     return int(hashlib.sha1(("desc:" + text).encode()).hexdigest()[:8], 16) / 16**8 < share
 
@@ -317,10 +311,7 @@ def describe(emotion: str, level: int, rng: np.random.Generator, split: str = "t
             return word
         mod = str(rng.choice(INTENSITY_MODIFIERS[level]))
         return f"{mod} {word}".strip()
-    if split == "train" and rng.random() < FACS_SHARE:
-        text = str(rng.choice(facs_sentences(emotion, FACS_PER_EMOTION)))
-    else:
-        text = str(rng.choice(sentences(emotion, split)))
+    text = str(rng.choice(sentences(emotion, split)))
     if emotion != "neutral" and level:
         clause = str(rng.choice(INTENSITY_CLAUSES[level]))
         text = f"{text} {clause}".strip()
@@ -343,8 +334,7 @@ def labelled_descriptions(split: str = "train") -> list[tuple[str, str, int]]:
             for word in words(emotion, split):
                 mods = sorted(set(INTENSITY_MODIFIERS[level])) if level else [""]
                 out += [(f"{mod} {word}".strip(), emotion, level) for mod in mods]
-            composed = facs_sentences(emotion, FACS_PER_EMOTION) if split == "train" else ()
-            for sentence in sentences(emotion, split) + list(composed):
+            for sentence in sentences(emotion, split):
                 clauses = sorted(set(INTENSITY_CLAUSES[level])) if level else [""]
                 out += [(f"{sentence} {clause}".strip(), emotion, level) for clause in clauses]
     for action in ACTIONS:
