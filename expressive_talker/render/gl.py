@@ -24,7 +24,13 @@ def choose_platform() -> str:
 
 def import_pyrender():
     """Import pyrender with the platform chosen above (PyOpenGL reads it once, at import)."""
-    os.environ["PYOPENGL_PLATFORM"] = choose_platform()
+    platform = choose_platform()
+    os.environ["PYOPENGL_PLATFORM"] = platform
+    if platform == "egl":
+        # pyrender imports pyglet (for its viewer), and pyglet's default X11 backend fails to load
+        # on a GPU server without X libraries (seen on an H200 host: no libXrender). Headless
+        # pyglet uses EGL, which this platform has anyway.
+        os.environ.setdefault("PYGLET_HEADLESS", "true")
     import OpenGL.contextdata
     import pyrender
 
