@@ -40,7 +40,7 @@ def test_lips_that_close_on_every_bilabial_score_one(gap):
     result = scores(gap(weights))
     assert result["bilabials"] == 6
     assert result["closure_rate"] == 1.0
-    assert result["median_min_gap_mm"] <= metrics.CLOSED_GAP_MM
+    assert result["median_min_gap_mm"] <= lips.CLOSED_GAP_MM
     assert result["open_vowels"] == 3 and result["open_gap_mm"] > 10.0  # aa, ay, ae open the mouth wide
 
 
@@ -49,7 +49,7 @@ def test_a_mouth_that_never_closes_scores_zero(gap):
     weights[:, INDEX["jawOpen"]] = 0.3  # always a little open, as a mumbling face
     result = scores(gap(weights))
     assert result["closure_rate"] == 0.0
-    assert result["median_min_gap_mm"] > metrics.CLOSED_GAP_MM
+    assert result["median_min_gap_mm"] > lips.CLOSED_GAP_MM
 
 
 def test_closure_counts_one_frame_either_side_of_the_phone_and_no_further():
