@@ -86,8 +86,10 @@ weights: data
 	$(LAUNCH) train/stage1.py --config train/configs/stage1.json --data $(CORPUS) --out runs/ours
 	$(LAUNCH) train/text_adapter.py --config train/configs/text_adapter.json --out runs/ours
 	$(LAUNCH) train/stage2.py --config train/configs/stage2.json --data $(CORPUS) --out runs/ours --stage1 runs/ours/stage1 --text-adapter $(TEXT_ADAPTER) --save runs/ours/model
-	# Lips that close on real voices: 800 more steps of Audio2Con alone, closed-lip frames weighted up (train/README.md)
-	$(LAUNCH) train/stage2.py --config train/configs/stage2_lips.json --data $(CORPUS) --out runs/ours-lips --init runs/ours/model --save weights/ours
+	# Lips that close and open on real voices: 800 more steps of Audio2Con alone, closed-lip frames
+	# weighted up, on a copy of the corpus whose jaw opens 15% wider (train/README.md)
+	$(PY) -m expressive_talker.data rebuild-lips --from $(CORPUS) --out $(CORPUS)-lips --jaw-scale 1.15
+	$(LAUNCH) train/stage2.py --config train/configs/stage2_lips.json --data $(CORPUS)-lips --out runs/ours-lips --init runs/ours/model --save weights/ours
 	$(LAUNCH) train/faceformer.py --config train/configs/faceformer.json --data $(CORPUS) --out runs/faceformer --save weights/faceformer
 	$(LAUNCH) train/expclip.py --config train/configs/expclip.json --data $(CORPUS) --out runs/expclip --save weights/expclip
 	$(PY) -m expressive_talker.data stats $(CORPUS) --json > runs/corpus-stats.json

@@ -215,3 +215,29 @@ def test_rebuild_lips_presses_only_the_bilabial_closures(corpus16, tmp_path):
     assert refused.returncode == 2 and "another folder" in refused.stderr
     missing = run_cli("rebuild-lips", "--from", str(tmp_path / "nope"), "--out", str(tmp_path / "x"), "--seal-overshoot", "0.05")
     assert missing.returncode == 2 and "corpus.json" in missing.stderr
+
+
+@pytest.mark.slow
+def test_rebuild_lips_widens_the_jaw_and_keeps_the_closures(corpus16, tmp_path):
+    """The lip fine-tune's corpus (make weights: --jaw-scale 1.15): every jaw opening 15% wider,
+    p/b/m still closed."""
+    from expressive_talker.data.lips import CLOSED_GAP_MM, LipGap, bilabial_frames
+    from expressive_talker.face.rig import INDEX, load_rig
+
+    wide = tmp_path / "wide"
+    proc = run_cli("rebuild-lips", "--from", str(corpus16), "--out", str(wide), "--jaw-scale", "1.15")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads((wide / "corpus.json").read_text())["lips"]["jaw_scale"] == 1.15
+    gap = LipGap(load_rig(), midline=True)
+    ratios, closed = [], []
+    for meta in map(json.loads, (p.read_text() for p in sorted((corpus16 / "clips").glob("*.json")))):
+        built, widened = (np.load(root / "clips" / f"{meta['id']}.npy") for root in (corpus16, wide))
+        jaw_built, jaw_wide = built[:, INDEX["jawOpen"]], widened[:, INDEX["jawOpen"]]
+        opened = (jaw_built > 0.1) & (jaw_wide < 0.99)  # open, and not clipped at 1
+        ratios += list(jaw_wide[opened] / jaw_built[opened])
+        phones = [(p, t0, t1) for p, t0, t1 in meta["phones"]]
+        closed += list(gap(widened)[bilabial_frames(phones, len(built))])
+    assert len(ratios) > 100 and np.median(ratios) == pytest.approx(1.15, abs=0.02)
+    assert len(closed) >= 10 and np.median(closed) <= CLOSED_GAP_MM  # the lips still meet for p, b, m
+    bad = run_cli("rebuild-lips", "--from", str(corpus16), "--out", str(tmp_path / "x"), "--jaw-scale", "0")
+    assert bad.returncode == 2 and "--jaw-scale" in bad.stderr

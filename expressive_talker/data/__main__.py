@@ -1,5 +1,5 @@
 """python -m expressive_talker.data build --out DIR [--clips N] [--seed S] | stats DIR [--json]
-                                  | rebuild-lips --from DIR --out DIR2 --seal-overshoot X"""
+                                  | rebuild-lips --from DIR --out DIR2 [--seal-overshoot X] [--jaw-scale K]"""
 
 from __future__ import annotations
 
@@ -21,10 +21,11 @@ def main(argv=None) -> int:
     s = sub.add_parser("stats", help="print clip counts and hours of a corpus")
     s.add_argument("dir")
     s.add_argument("--json", action="store_true", help="one JSON object on stdout")
-    r = sub.add_parser("rebuild-lips", help="experiments: copy a built corpus with stronger p/b/m closures in its curves")
+    r = sub.add_parser("rebuild-lips", help="copy a built corpus with firmer p/b/m closures or wider jaw openings in its curves (the lip fine-tune's data)")
     r.add_argument("--from", dest="src", required=True, help="built corpus folder")
     r.add_argument("--out", required=True, help="new corpus folder (audio and metadata hard-linked)")
-    r.add_argument("--seal-overshoot", type=float, required=True, help="mouthClose beyond jawOpen at a full seal (0.05 presses the lips ~2.4 mm)")
+    r.add_argument("--seal-overshoot", type=float, default=0.0, help="mouthClose beyond jawOpen at a full seal (0.05 presses the lips ~2.4 mm; default 0)")
+    r.add_argument("--jaw-scale", type=float, default=1.0, help="every jaw opening times this (make weights: 1.15; default 1)")
     args = parser.parse_args(argv)
 
     from . import corpus
@@ -35,8 +36,8 @@ def main(argv=None) -> int:
             st = corpus.stats(args.out)
             print(f"{st['clips']} clips, {st['hours']:.2f} h of speech in {args.out} ({index['clips_built_last_run']} built in {index['build_seconds_last_run']:.0f} s)")
         elif args.command == "rebuild-lips":
-            index = corpus.rebuild_lips(args.src, args.out, args.seal_overshoot)
-            print(f"{len(index['clips'])} clips with seal overshoot {args.seal_overshoot} in {args.out}")
+            index = corpus.rebuild_lips(args.src, args.out, args.seal_overshoot, args.jaw_scale)
+            print(f"{len(index['clips'])} clips with seal overshoot {args.seal_overshoot} and jaw scale {args.jaw_scale} in {args.out}")
         else:
             st = corpus.stats(args.dir)
             if args.json:

@@ -176,8 +176,9 @@ def compose(art: np.ndarray, expr: np.ndarray, jaw_gain: float = 1.0, seal_overs
     return w.astype(np.float32)
 
 
-def perform(phones, wave: np.ndarray, emotion: str, level: int, rng: np.random.Generator, fps: float = 30.0, aus: dict[str, float] | None = None, seal_overshoot: float = 0.0) -> np.ndarray:
-    """Phones + audio + emotion (or an explicit AU combination) -> ARKit weights (T,52) at ``fps``."""
+def perform(phones, wave: np.ndarray, emotion: str, level: int, rng: np.random.Generator, fps: float = 30.0, aus: dict[str, float] | None = None, seal_overshoot: float = 0.0, jaw_scale: float = 1.0) -> np.ndarray:
+    """Phones + audio + emotion (or an explicit AU combination) -> ARKit weights (T,52) at ``fps``;
+    ``jaw_scale`` widens (or narrows) every jaw opening (``corpus.rebuild_lips``)."""
     n_frames = int(round(len(wave) / SAMPLE_RATE * fps))
     style = STYLES[emotion]
     strength = INTENSITY_SCALE[level] if aus is None else 1.0
@@ -186,4 +187,4 @@ def perform(phones, wave: np.ndarray, emotion: str, level: int, rng: np.random.G
     art = lips.articulation(phones, n_frames, fps, loud)
     expr = expression_track(aus, strength, n_frames, fps, rng, stressed_times(phones, loud), style)
     jaw_gain = 1.0 + (style.jaw_gain - 1.0) * INTENSITY_SCALE[level]
-    return compose(art, expr, jaw_gain * float(np.exp(rng.normal(0, 0.05))), seal_overshoot)
+    return compose(art, expr, jaw_scale * jaw_gain * float(np.exp(rng.normal(0, 0.05))), seal_overshoot)
