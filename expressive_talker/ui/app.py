@@ -1,4 +1,4 @@
-"""Build and launch the Gradio app: Generate, Interpolate, Compare, Face rig, Vote, Results and About tabs."""
+"""Build and launch the Gradio app: Generate, Live, Interpolate, Compare, Face rig, Vote, Results and About tabs."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from .face_rig_tab import build_face_rig_tab  # noqa: E402
 from .generate_tab import build_generate_tab  # noqa: E402
 from .interpolate_tab import build_interpolate_tab  # noqa: E402
 from .jobs import Jobs, Settings  # noqa: E402
+from .live_tab import build_live_tab  # noqa: E402
 from .page import install_page_fixes  # noqa: E402
 from .study_tab import StudyBackend, build_results_tab, build_vote_tab  # noqa: E402
 
@@ -38,6 +39,8 @@ def build_app(settings: Settings | None = None) -> gr.Blocks:
         gr.Markdown(f"# {TITLE}\nText-guided, audio-driven 3D facial animation: speech in, a talking face with the expression you describe out.")
         with gr.Tab("Generate"):
             build_generate_tab(jobs)
+        with gr.Tab("Live"):
+            build_live_tab(jobs)
         with gr.Tab("Interpolate"):
             build_interpolate_tab(jobs)
         with gr.Tab("Compare"):

@@ -97,7 +97,7 @@ BOOT = """
   }
   try {
     const {mountViewer} = await import(at(props.vendor.viewer));
-    const viewer = mountViewer(element, {id: props.viewer_id, faceUrl: at(props.face)});
+    const viewer = mountViewer(element, {id: props.viewer_id, faceUrl: at(props.face), idle: props.idle});
     watch('value', () => viewer.receive(props.value));
     if (props.value) viewer.receive(props.value);
   } catch (err) {
@@ -111,13 +111,13 @@ BOOT = """
 FEED = "(curves, audio) => JSON.stringify({audio: audio ? audio.url : null, panels: curves.panels || [curves]})"
 
 
-def build_viewer(tab: str, jobs) -> gr.HTML:
+def build_viewer(tab: str, jobs, idle: str = "") -> gr.HTML:
     """The viewer (elem_id ``{tab}-viewer``) and, below it, the upload for your own avatar
     (``{tab}-avatar``). ``jobs`` writes the facecap head the viewer draws (``Jobs.viewer_face``),
-    and the viewer lights an avatar by it too."""
+    and the viewer lights an avatar by it too. ``idle``: what it says before anything plays."""
     face_path = jobs.viewer_face()  # now (about 1 s, once): a cached example plays before any job has run
     vendor = vendor_paths()
-    props = {"vendor": None, "face": file_url(face_path), "viewer_id": f"{tab}-viewer", "missing_note": MISSING_NOTE}
+    props = {"vendor": None, "face": file_url(face_path), "viewer_id": f"{tab}-viewer", "missing_note": MISSING_NOTE, "idle": idle}
     if vendor is not None:
         gr.set_static_paths([*vendor, VIEWER_SCRIPT, face_path])
         props["vendor"] = {"three": file_url(vendor[0]), "viewer": file_url(VIEWER_SCRIPT)}

@@ -4,7 +4,11 @@
 // Messages come from the page as JSON (see expressive_talker/ui/viewer.py):
 //   {"audio": url, "panels": [{"label", "fps", "names", "frames", "head_rotation_deg"}, ...]}
 //   {"avatar": {"url", "name", "bindings": {gltfMesh: [[morph, arkitName], ...]}, "missing", "turn"} | null}
+//   {"audio", "panels", "autoplay": false}: loaded paused (the Live tab's take)
 // window.expressiveTalkerViewers[id].state() is a read-only view of what is on screen (for tests).
+// Live mode (the Live tab): .live.start(names, fps), .live.push(frames), .live.stop(); each frame is
+// {t: audio time s, w: weights in `names` order, head: [pitch, yaw, roll] deg}. Frames come in
+// bursts; the face plays them along wall time, a little behind the newest, never ahead of it.
 
 import * as THREE from 'three';
 import { GLTFLoader } from './node_modules/three/examples/jsm/loaders/GLTFLoader.js';
@@ -13,6 +17,10 @@ import { clone as cloneModel } from './node_modules/three/examples/jsm/utils/Ske
 import { MeshoptDecoder } from './node_modules/three/examples/jsm/libs/meshopt_decoder.module.js';
 
 const DEG = Math.PI / 180;
+// Live mode: more than this far behind the newest frame, the face jumps to LIVE_CATCH_UP_S behind it.
+const LIVE_MAX_LAG_S = 0.25;
+const LIVE_CATCH_UP_S = 0.1;
+const LIVE_TRACE = 20_000; // drawn poses kept for state() (about 5 minutes at 60 Hz)
 const loader = new GLTFLoader().setMeshoptDecoder(MeshoptDecoder);
 const loaded = new Map(); // url -> Promise<gltf>: each model is fetched once per page
 const load = (url) => {
@@ -100,8 +108,9 @@ class Model {
 }
 
 class Viewer {
-  constructor(root, { id, faceUrl }) {
+  constructor(root, { id, faceUrl, idle }) {
     this.id = id;
+    this.idle = idle || 'Generate to see the face move here.'; // what the empty viewer says
     this.faceUrl = faceUrl;
     this.root = root;
     this.stage = root.querySelector('.et-stage');
@@ -115,6 +124,8 @@ class Viewer {
     this.models = [];
     this.avatar = null;
     this.shown = { time: 0 };
+    this.live = null; // {columns, frames: [{t, w, head}], playhead, wall, trace}
+    this.bar = root.querySelector('.et-bar');
     this.renderer = new THREE.WebGLRenderer({ antialias: true, preserveDrawingBuffer: true });
     this.renderer.setPixelRatio(Math.min(window.devicePixelRatio || 1, 2));
     this.renderer.setScissorTest(true);
@@ -132,7 +143,7 @@ class Viewer {
       this.draw();
     });
     new ResizeObserver(() => this.layout()).observe(this.stage);
-    this.say('Generate to see the face move here.');
+    this.say(this.idle);
   }
 
   say(text) { this.status.textContent = text; }
@@ -151,7 +162,8 @@ class Viewer {
       this.scrub.value = 0;
     }
     this.rebuild().then(() => {
-      if (msg.panels && msg.audio) this.audio.play().catch(() => this.say('Press Play to start.'));
+      if (msg.panels && msg.audio && msg.autoplay === false) this.say('Press Play to watch it again.');
+      else if (msg.panels && msg.audio) this.audio.play().catch(() => this.say('Press Play to start.'));
     });
   }
 
@@ -186,7 +198,7 @@ class Viewer {
 
   describe() {
     const avatar = this.shownAvatar;
-    if (!avatar) return this.panels.length ? '' : 'Generate to see the face move here.';
+    if (!avatar) return this.panels.length ? '' : this.idle;
     const names = avatar.missing.length > 8 ? `${avatar.missing.slice(0, 8).join(', ')}, …` : avatar.missing.join(', ');
     const missing = avatar.missing.length ? ` It lacks ${avatar.missing.length} of the 52 ARKit blendshapes (${names}).` : '';
     return `Your avatar ${avatar.name}${this.panels.length ? '' : ' is ready: generate to drive it'}.${missing}`;
@@ -273,7 +285,8 @@ class Viewer {
 
   draw() {
     if (!this.scenes) return;
-    this.poseAt(this.audio.currentTime || 0);
+    if (this.live) this.poseLive(performance.now());
+    else this.poseAt(this.audio.currentTime || 0);
     const size = this.renderer.getSize(new THREE.Vector2());
     const edge = (i) => Math.round((i * size.x) / this.scenes.length); // whole pixels: no seam between panels
     this.scenes.forEach((scene, i) => {
@@ -281,7 +294,7 @@ class Viewer {
       this.renderer.setScissor(edge(i), 0, edge(i + 1) - edge(i), size.y);
       this.renderer.render(scene, this.camera);
     });
-    this.showTime();
+    if (!this.live) this.showTime();
   }
 
   loop() {
@@ -295,10 +308,76 @@ class Viewer {
     requestAnimationFrame(step);
   }
 
+  liveStart(names, fps) {
+    this.audio.pause();
+    this.live = { columns: new Map(names.map((n, i) => [n, i])), fps, frames: [], playhead: null, wall: null, trace: (this.liveTrace = []) };
+    this.bar.style.display = 'none'; // no clip to play or scrub while live
+    const go = () => {
+      this.say('Live: the face follows the microphone.');
+      this.liveLoop();
+    };
+    if (this.scenes) go();
+    else this.rebuild().then(go);
+  }
+
+  livePush(frames) {
+    if (!this.live) return;
+    for (const f of frames) this.live.frames.push({ t: f.t, w: f.w, head: f.head || [0, 0, 0] });
+  }
+
+  liveStop() {
+    if (!this.live) return;
+    this.live = null;
+    this.bar.style.display = '';
+    this.say(this.describe());
+    this.draw();
+  }
+
+  liveLoop() {
+    const step = () => {
+      if (!this.live) return;
+      this.draw();
+      requestAnimationFrame(step);
+    };
+    requestAnimationFrame(step);
+  }
+
+  // The jitter buffer: the playhead moves with wall time, is held at the newest frame when it
+  // gets there (never ahead of it), and jumps forward when it falls too far behind.
+  poseLive(now) {
+    const live = this.live;
+    const frames = live.frames;
+    if (frames.length) {
+      const newest = frames[frames.length - 1].t;
+      live.playhead = live.playhead === null ? frames[0].t : live.playhead + (now - live.wall) / 1000;
+      live.playhead = Math.min(live.playhead, newest);
+      if (newest - live.playhead > LIVE_MAX_LAG_S) live.playhead = newest - LIVE_CATCH_UP_S;
+      let drop = 0; // frames behind the playhead are no longer needed
+      while (drop + 1 < frames.length && frames[drop + 1].t <= live.playhead) drop++;
+      if (drop) frames.splice(0, drop);
+    }
+    live.wall = now;
+    const p = live.playhead;
+    const a = frames.length > 1 ? Math.min(Math.max((p - frames[0].t) / (frames[1].t - frames[0].t), 0), 1) : 0;
+    const f0 = frames[0], f1 = frames[1] || frames[0];
+    const w = (name) => {
+      const c = live.columns.get(name);
+      return c === undefined || !f0 ? 0 : f0.w[c] * (1 - a) + f1.w[c] * a;
+    };
+    const head = f0 ? [0, 1, 2].map((k) => f0.head[k] * (1 - a) + f1.head[k] * a) : [0, 0, 0];
+    for (const model of this.models) model.pose(w, head);
+    this.shown = { time: p === null ? 0 : p };
+    const jaw = this.models[0] && this.models[0].bindings.find((b) => b.name === 'jawOpen');
+    if (live.trace.length >= LIVE_TRACE) live.trace.splice(0, LIVE_TRACE / 2);
+    live.trace.push({ at: now, time: this.shown.time, jawOpen: jaw ? jaw.mesh.morphTargetInfluences[jaw.morph] : null });
+  }
+
   // What the page shows now: read back from the meshes themselves.
   state() {
     return {
       time: this.shown.time,
+      live: !!this.live,
+      trace: this.liveTrace || [], // {at: performance.now() ms, time, jawOpen} per live draw
       playing: !this.audio.paused,
       duration: this.audio.duration,
       avatar: this.shownAvatar ? this.shownAvatar.name : null,
@@ -315,6 +394,10 @@ class Viewer {
 export function mountViewer(root, options) {
   const viewer = new Viewer(root, options);
   window.expressiveTalkerViewers = window.expressiveTalkerViewers || {};
-  window.expressiveTalkerViewers[options.id] = { state: () => viewer.state() };
+  window.expressiveTalkerViewers[options.id] = {
+    state: () => viewer.state(),
+    receive: (message) => viewer.receive(message),
+    live: { start: (names, fps) => viewer.liveStart(names, fps), push: (frames) => viewer.livePush(frames), stop: () => viewer.liveStop() },
+  };
   return viewer;
 }
