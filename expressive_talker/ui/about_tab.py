@@ -28,6 +28,15 @@ Its decoder is then frozen, and stage 2 learns to predict the two codes from spe
 gaze, head motion and a closed mouth in pauses, the same way for every method.
 """
 
+LIVE = """
+## Live
+
+The **Live** tab animates the face from your microphone as you speak: the page streams your audio
+to this app's own server over a WebSocket, and the model answers with 30 frames a second, a
+fraction of a second behind your voice. Change the prompt mid-sentence and the face eases to the
+new expression. Apps and game engines can drive a face from the same stream (see the README).
+"""
+
 # The data flow in one figure (inline SVG: no file to serve, nothing to download).
 FIGURE = """
 <svg viewBox="0 0 760 150" role="img" aria-label="Speech goes through Whisper and Audio2Con to a content code; the prompt goes through MiniLM and Text2Exp to an expression code; the frozen decoder turns both into a face, which the motion layer brings to life" style="width:100%;max-width:760px;font:13px sans-serif">
@@ -124,6 +133,7 @@ def build_about_tab(weights_dir: str) -> None:
     gr.Markdown(ABOUT)
     gr.Markdown(HOW)
     gr.HTML(FIGURE, elem_id="about-figure")
+    gr.Markdown(LIVE)
     gr.Markdown(measured_section(weights_dir), elem_id="about-measured")
     gr.Markdown(CREDITS)
     card = _card(weights_dir)

@@ -1,19 +1,21 @@
 // The Live tab in the browser: the microphone, streamed to the app's live route, drives the viewer.
 // The protocol is the README's "Live" section. Here:
 //   press Start -> ask for the microphone (only then) -> an AudioWorklet cuts its PCM into ~20 ms
-//   float32 chunks at the AudioContext's rate -> a WebSocket on the page's own origin
+//   float32 chunks at the AudioContext's rate -> a worker's WebSocket on the page's own origin
 //   (`live`, relative to the page, so it passes a Space's proxy) -> frames back -> the viewer.
-// Each sent chunk's wall time is kept, so a frame's latency is the time from sending the chunk
-// that holds its last needed sample (`until`) to receiving the frame.
+// A frame's latency is the time from sending the chunk that holds its last needed sample
+// (`until`) to receiving the frame; the status line shows the median over the last second.
 // window.expressiveTalkerLive = {start(prompt), stop(), prompt(text), state()}; state() is a
-// read-only log for tests: sent chunks (wall time, samples, loudness), frames, latencies, status.
+// read-only log for tests: sent chunks (page-clock ms, samples so far, loudness), frames, readings,
+// errors, the ready and end messages.
 
 const CHUNK_S = 0.02;
 const DEBOUNCE_MS = 300;
 const END_WAIT_MS = 120_000; // generous: a loaded server may take a while to write the take
 const LOG_LIMIT = 200_000; // about an hour of chunks: the session cap is far below it
 
-// The worklet runs on the audio thread: it gathers the 128-sample blocks into chunks and posts each.
+// The worklet runs on the audio thread: it gathers the 128-sample blocks into chunks and posts
+// each straight to the socket's worker (the port it is handed), never through the page.
 const WORKLET = `
 class Chunker extends AudioWorkletProcessor {
   constructor(options) {
@@ -21,10 +23,12 @@ class Chunker extends AudioWorkletProcessor {
     this.size = options.processorOptions.size;
     this.buffer = new Float32Array(this.size);
     this.filled = 0;
+    this.out = null;
+    this.port.onmessage = (e) => { this.out = e.data; };
   }
   process(inputs) {
     const channel = inputs[0] && inputs[0][0];
-    if (!channel) return true;
+    if (!channel || !this.out) return true;
     let read = 0;
     while (read < channel.length) {
       const n = Math.min(channel.length - read, this.size - this.filled);
@@ -32,7 +36,7 @@ class Chunker extends AudioWorkletProcessor {
       this.filled += n;
       read += n;
       if (this.filled === this.size) {
-        this.port.postMessage(this.buffer, [this.buffer.buffer]);
+        this.out.postMessage(this.buffer, [this.buffer.buffer]);
         this.buffer = new Float32Array(this.size);
         this.filled = 0;
       }
@@ -41,6 +45,69 @@ class Chunker extends AudioWorkletProcessor {
   }
 }
 registerProcessor('expressive-talker-chunker', Chunker);
+`;
+
+// The socket lives in a worker, so audio goes out and frames come in while the page is busy
+// drawing (on a slow machine a WebGL frame can hold the page for 50 ms or more). The worker times
+// each chunk it sends and each message it receives; times are absolute ms (timeOrigin + now),
+// which the page turns into its own clock.
+const WORKER = `
+let socket = null, stopped = false, total = 0, rate = 0;
+let sent = [];      // [at, end sample] of recent chunks, for latencies
+let fresh = [];     // chunks sent since the page last heard of them: {at, end, rms}
+const now = () => performance.timeOrigin + performance.now();
+const sentAt = (until) => {
+  const sample = Math.max(0, Math.ceil(until * rate) - 1);
+  for (let i = sent.length - 1; i >= 0; i--) {
+    if (sent[i][1] <= sample) return i + 1 < sent.length ? sent[i + 1][0] : null;
+  }
+  return sent.length ? sent[0][0] : null;
+};
+const tell = (message) => {
+  message.chunks = fresh;
+  fresh = [];
+  postMessage(message);
+};
+function chunk(pcm) {
+  if (stopped || !socket || socket.readyState !== 1) return;
+  socket.send(pcm.buffer);
+  total += pcm.length;
+  let sum = 0;
+  for (let i = 0; i < pcm.length; i++) sum += pcm[i] * pcm[i];
+  const at = now();
+  sent.push([at, total]);
+  if (sent.length > 3000) sent = sent.slice(-1500);  // a minute back is plenty
+  fresh.push({at, end: total, rms: Math.sqrt(sum / pcm.length)});
+}
+onmessage = (e) => {
+  const m = e.data;
+  if (m.type === 'open') {
+    rate = m.rate;
+    socket = new WebSocket(m.url);
+    socket.binaryType = 'arraybuffer';
+    socket.onopen = () => { socket.send(m.start); tell({type: 'open'}); };
+    socket.onmessage = (ev) => {
+      if (typeof ev.data !== 'string') return;
+      const at = now();
+      let msg;
+      try { msg = JSON.parse(ev.data); } catch { return; }
+      if (msg.type === 'frames') for (const f of msg.frames) {
+        const from = sentAt(f.until);
+        f.latency = from === null ? null : at - from;
+      }
+      tell({type: 'message', msg, at});
+    };
+    socket.onclose = (ev) => tell({type: 'close', code: ev.code});
+  } else if (m.type === 'audio') {
+    m.port.onmessage = (ev) => chunk(ev.data);
+  } else if (m.type === 'send') {
+    if (socket && socket.readyState === 1 && !stopped) socket.send(m.text);
+    if (m.last) stopped = true;  // nothing goes out after stop
+  } else if (m.type === 'close') {
+    stopped = true;
+    if (socket) socket.close();
+  }
+};
 `;
 
 // getUserMedia's refusals, each as one line the visitor can act on.
@@ -59,6 +126,8 @@ function microphoneProblem(err) {
       return `The microphone could not start: ${(err && err.message) || err}.`;
   }
 }
+
+const blobUrl = (code) => URL.createObjectURL(new Blob([code], { type: 'text/javascript' }));
 
 const median = (values) => {
   const s = [...values].sort((a, b) => a - b);
@@ -118,18 +187,18 @@ class Live {
   prompt(text) {
     this.promptText = text;
     const s = this.session;
-    if (!s || !s.socket) return;
+    if (!s || !s.worker) return;
     clearTimeout(s.debounce);
     // Blank text is not sent: the reading under the box already says the prompt is empty.
     s.debounce = setTimeout(() => {
-      if (text.trim() && s.socket.readyState === WebSocket.OPEN && !s.stopping) s.socket.send(JSON.stringify({ type: 'prompt', text }));
+      if (text.trim() && !s.stopping) s.worker.postMessage({ type: 'send', text: JSON.stringify({ type: 'prompt', text }) });
     }, DEBOUNCE_MS);
   }
 
   async start(prompt) {
     if (this.session) return;
     if (typeof prompt === 'string') this.promptText = prompt;
-    const s = (this.session = { live: false, stopping: false, chunks: 0 });
+    const s = (this.session = { live: false, stopping: false });
     this.buttons(true);
     this.takeEl.replaceChildren();
     if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
@@ -145,14 +214,15 @@ class Live {
     if (this.session !== s) return this.release(s); // stopped while the browser asked
     try {
       s.context = new AudioContext();
-      const url = URL.createObjectURL(new Blob([WORKLET], { type: 'text/javascript' }));
-      await s.context.audioWorklet.addModule(url);
-      URL.revokeObjectURL(url);
+      await s.context.audioWorklet.addModule(blobUrl(WORKLET));
       if (this.session !== s) return this.release(s);
       s.rate = s.context.sampleRate;
       s.source = s.context.createMediaStreamSource(s.stream);
       s.chunker = new AudioWorkletNode(s.context, 'expressive-talker-chunker', { processorOptions: { size: Math.round(s.rate * CHUNK_S) } });
+      s.source.connect(s.chunker);
+      s.chunker.connect(s.context.destination); // pulled by the graph; its output is silence
       await s.context.resume();
+      s.worker = new Worker(blobUrl(WORKER));
     } catch (err) {
       return this.fail(`The browser could not capture audio: ${err.message || err}.`);
     }
@@ -160,51 +230,30 @@ class Live {
     this.show('Connecting…');
     const url = new URL('live', document.baseURI);
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
-    const socket = (s.socket = new WebSocket(url.href));
-    socket.binaryType = 'arraybuffer';
-    socket.onopen = () => {
-      socket.send(JSON.stringify({ type: 'start', rate: s.rate, format: 'f32', prompt: this.promptText, still: false }));
-      // Chunks go out from here on: the first one sent is the server's audio time 0.
-      s.chunker.port.onmessage = (e) => this.send(s, e.data);
-      s.source.connect(s.chunker);
-      s.chunker.connect(s.context.destination); // pulled by the graph; its output is silence
-    };
-    socket.onmessage = (e) => this.receive(s, e.data);
-    socket.onclose = (e) => this.closed(s, e);
+    s.worker.onmessage = (e) => this.heard(s, e.data);
+    const start = JSON.stringify({ type: 'start', rate: s.rate, format: 'f32', prompt: this.promptText, still: false });
+    s.worker.postMessage({ type: 'open', url: url.href, rate: s.rate, start });
     s.ticker = setInterval(() => this.render(), 250);
   }
 
-  send(s, chunk) {
-    if (s.stopping || s.socket.readyState !== WebSocket.OPEN) return;
-    s.socket.send(chunk.buffer);
-    let sum = 0;
-    for (let i = 0; i < chunk.length; i++) sum += chunk[i] * chunk[i];
-    const samples = (this.log.chunks.length ? this.log.chunks[this.log.chunks.length - 1].end : 0) + chunk.length;
-    if (this.log.chunks.length < LOG_LIMIT) this.log.chunks.push({ at: performance.now(), end: samples, rms: Math.sqrt(sum / chunk.length) });
+  // The worker's news: chunks it sent (logged on the page's clock), then what happened.
+  heard(s, news) {
+    if (this.session !== s) return;
+    const shift = performance.timeOrigin;
+    for (const c of news.chunks) if (this.log.chunks.length < LOG_LIMIT) this.log.chunks.push({ at: c.at - shift, end: c.end, rms: c.rms });
+    if (news.type === 'open') {
+      // Chunks go out from here on: the first one sent is the server's audio time 0.
+      const channel = new MessageChannel();
+      s.worker.postMessage({ type: 'audio', port: channel.port1 }, [channel.port1]);
+      s.chunker.port.postMessage(channel.port2, [channel.port2]);
+    } else if (news.type === 'message') {
+      this.receive(s, news.msg, news.at - shift);
+    } else if (news.type === 'close') {
+      this.closed(s, news.code);
+    }
   }
 
-  // The wall time at which the chunk holding audio time `until` (s) was sent, or null.
-  sentAt(until) {
-    const chunks = this.log.chunks;
-    const sample = Math.max(0, Math.ceil(until * this.log.rate) - 1);
-    let lo = 0, hi = chunks.length - 1;
-    if (hi < 0 || chunks[hi].end <= sample) return null;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (chunks[mid].end > sample) hi = mid;
-      else lo = mid + 1;
-    }
-    return chunks[lo].at;
-  }
-
-  receive(s, data) {
-    if (this.session !== s || typeof data !== 'string') return;
-    let msg;
-    try {
-      msg = JSON.parse(data);
-    } catch {
-      return;
-    }
+  receive(s, msg, at) {
     const viewer = this.viewer();
     if (msg.type === 'ready') {
       this.log.ready = msg;
@@ -212,10 +261,8 @@ class Live {
       if (viewer) viewer.live.start(msg.names, msg.fps);
       this.show('Live: speak, and change the prompt whenever you like.');
     } else if (msg.type === 'frames') {
-      const now = performance.now();
       for (const f of msg.frames) {
-        const sent = this.sentAt(f.until);
-        if (this.log.frames.length < LOG_LIMIT) this.log.frames.push({ t: f.t, until: f.until, at: now, latency: sent === null ? null : now - sent, jawOpen: this.jaw(f) });
+        if (this.log.frames.length < LOG_LIMIT) this.log.frames.push({ t: f.t, until: f.until, at, latency: f.latency, jawOpen: this.jaw(f) });
       }
       if (viewer) viewer.live.push(msg.frames);
     } else if (msg.type === 'reading') {
@@ -235,11 +282,10 @@ class Live {
     return i < 0 ? null : frame.w[i];
   }
 
-  closed(s, e) {
-    if (this.session !== s) return;
+  closed(s, code) {
     // An error message already said why; otherwise say the connection went.
     const said = this.log.errors.length ? this.log.errors[this.log.errors.length - 1] : '';
-    const why = s.live ? `The connection to the live face closed${e.code && e.code !== 1000 ? ` (code ${e.code})` : ''}` : 'The live face could not be reached on this server';
+    const why = s.live ? `The connection to the live face closed${code && code !== 1000 ? ` (code ${code})` : ''}` : 'The live face could not be reached on this server';
     this.finish(s, said || `${why}: press Start to try again.`);
   }
 
@@ -248,8 +294,8 @@ class Live {
     if (!s || s.stopping) return;
     s.stopping = true;
     this.release(s);
-    if (!s.socket || s.socket.readyState !== WebSocket.OPEN) return this.finish(s, 'Stopped.');
-    s.socket.send(JSON.stringify({ type: 'stop' }));
+    if (!s.worker || !s.live) return this.finish(s, 'Stopped.');
+    s.worker.postMessage({ type: 'send', text: JSON.stringify({ type: 'stop' }), last: true });
     this.show('Finishing the take…');
     s.endTimer = setTimeout(() => this.finish(s, 'The server did not finish the take in time: press Start to try again.'), END_WAIT_MS);
   }
@@ -257,7 +303,6 @@ class Live {
   // The microphone and audio graph go; the socket may still be finishing.
   release(s) {
     if (s.source) s.source.disconnect();
-    if (s.chunker) s.chunker.port.onmessage = null;
     if (s.stream) for (const track of s.stream.getTracks()) track.stop();
     if (s.context && s.context.state !== 'closed') s.context.close();
   }
@@ -276,7 +321,10 @@ class Live {
     clearInterval(s.ticker);
     clearTimeout(s.endTimer);
     clearTimeout(s.debounce);
-    if (s.socket && s.socket.readyState <= WebSocket.OPEN) s.socket.close();
+    if (s.worker) {
+      s.worker.postMessage({ type: 'close' });
+      setTimeout(() => s.worker.terminate(), 1000); // after the socket's close goes out
+    }
     const viewer = this.viewer();
     if (viewer && s.live) viewer.live.stop();
     this.buttons(false);
