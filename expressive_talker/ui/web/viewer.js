@@ -201,7 +201,8 @@ class Viewer {
     if (!avatar) return this.panels.length ? '' : this.idle;
     const names = avatar.missing.length > 8 ? `${avatar.missing.slice(0, 8).join(', ')}, …` : avatar.missing.join(', ');
     const missing = avatar.missing.length ? ` It lacks ${avatar.missing.length} of the 52 ARKit blendshapes (${names}).` : '';
-    return `Your avatar ${avatar.name}${this.panels.length ? '' : ' is ready: generate to drive it'}.${missing}`;
+    const waiting = this.panels.length || this.live ? '' : ` is ready: ${this.idle[0].toLowerCase()}${this.idle.slice(1).replace(/\.$/, '')}`;
+    return `Your avatar ${avatar.name}${waiting}.${missing}`;
   }
 
   sceneFor(model) {
@@ -309,7 +310,11 @@ class Viewer {
   }
 
   liveStart(names, fps) {
+    // A take shown before goes: Stop brings the new one.
     this.audio.pause();
+    this.audio.removeAttribute('src');
+    this.audio.load();
+    this.panels = [];
     this.live = { columns: new Map(names.map((n, i) => [n, i])), fps, frames: [], playhead: null, wall: null, trace: (this.liveTrace = []) };
     this.bar.style.display = 'none'; // no clip to play or scrub while live
     const go = () => {
