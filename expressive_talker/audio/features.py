@@ -64,6 +64,12 @@ class SpeechEncoder:
     def _encode(self, wave: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
+    def encode_window(self, wave: np.ndarray, samples: int) -> np.ndarray:
+        """``wave`` zero-padded (or cut) to ``samples``, encoded: ``frame_count(samples)`` rows."""
+        padded = np.zeros(samples, np.float32)
+        padded[: len(wave)] = wave[:samples]
+        return _fit(self._encode(padded), frame_count(samples, self.fps))
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, dim={self.dim}, fps={self.fps})"
 
@@ -115,15 +121,17 @@ class WhisperEncoder(SpeechEncoder):
         self._model = WhisperModel(model_path, device="cpu", compute_type=compute_type, cpu_threads=threads or default_threads())
         self.name, self.fps = "whisper-tiny", 50.0
         self._hop = 160  # mel hop; the encoder halves the mel rate (100 Hz -> 50 Hz)
-        probe = self._encode_window(np.zeros(SAMPLE_RATE, np.float32), 1)
+        probe = self.encode_window(np.zeros(SAMPLE_RATE, np.float32), SAMPLE_RATE)
         self.dim = probe.shape[1]
         self.cache_key = f"whisper-{os.path.basename(os.path.normpath(model_path))}-{compute_type}-{_file_tag(os.path.join(model_path, 'model.bin'))}"
 
-    def _encode_window(self, wave: np.ndarray, seconds: int) -> np.ndarray:
+    def encode_window(self, wave: np.ndarray, samples: int) -> np.ndarray:
+        """One encoder pass over ``wave`` zero-padded (or cut) to ``samples``: ``samples / 320``
+        rows, the first at the window's first sample (the live path's sliding windows use it too)."""
         import ctranslate2
 
-        n_mel = seconds * SAMPLE_RATE // self._hop
-        padded = np.zeros(seconds * SAMPLE_RATE, np.float32)
+        n_mel = samples // self._hop
+        padded = np.zeros(samples, np.float32)
         padded[: len(wave)] = wave[: len(padded)]
         mel = self._model.feature_extractor(padded, padding=0)[:, :n_mel]
         out = self._model.model.encode(ctranslate2.StorageView.from_array(np.ascontiguousarray(mel[None], np.float32)))
@@ -133,7 +141,7 @@ class WhisperEncoder(SpeechEncoder):
         window = self.WINDOW_S * SAMPLE_RATE
         if len(wave) <= window - self.TAIL_S * SAMPLE_RATE:
             seconds = math.ceil(len(wave) / SAMPLE_RATE) + self.TAIL_S
-            return self._encode_window(wave, seconds)
+            return self.encode_window(wave, seconds * SAMPLE_RATE)
         hop = (self.WINDOW_S - self.OVERLAP_S) * SAMPLE_RATE
         total = frame_count(len(wave), self.fps)
         out = np.zeros((total, self.dim), np.float32)
@@ -142,7 +150,7 @@ class WhisperEncoder(SpeechEncoder):
         for start in range(0, len(wave), hop):
             piece = wave[start : start + window]
             seconds = min(self.WINDOW_S, math.ceil(len(piece) / SAMPLE_RATE) + self.TAIL_S)
-            feats = self._encode_window(piece, seconds)
+            feats = self.encode_window(piece, seconds * SAMPLE_RATE)
             first = int(round(start / SAMPLE_RATE * self.fps))
             n = min(len(feats), total - first, int(self.WINDOW_S * self.fps))
             feats = feats[:n]

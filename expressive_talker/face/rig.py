@@ -8,7 +8,7 @@ at +x.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import numpy as np
 from scipy.optimize import lsq_linear, nnls
@@ -133,14 +133,20 @@ class FaceRig:
         out = self.neutral[None] + np.einsum("tk,kvc->tvc", w, self.deltas)
         return out[0] if single else out
 
+    @cached_property
+    def _reduced_basis(self):
+        """Each frame's problem reduced from 3V rows to 52: ||Ax-b|| = ||Rx - Q^T b|| + const.
+        Factored once per rig: the live path solves a few frames at a time."""
+        active = np.abs(self._basis).sum(0) > 0  # tongueOut moves no vertex of this head
+        q, r = np.linalg.qr(self._basis[:, active])
+        return active, q, r
+
     def solve(self, vertices) -> np.ndarray:
         """Head vertices (T,V,3) or (V,3) -> the weights in [0,1] that best reproduce them."""
         v = np.asarray(vertices, dtype=np.float64)
         single = v.ndim == 2
         v = v.reshape(-1, self.num_vertices * 3) - self.neutral.reshape(1, -1)
-        active = np.abs(self._basis).sum(0) > 0  # tongueOut moves no vertex of this head
-        # Reduce each frame's problem from 3V rows to 52: ||Ax-b|| = ||Rx - Q^T b|| + const.
-        q, r = np.linalg.qr(self._basis[:, active])
+        active, q, r = self._reduced_basis
         out = np.zeros((len(v), NUM_BLENDSHAPES), dtype=np.float32)
         for t, target in enumerate(v @ q):
             # Non-negative least squares is 10x faster than the box-bounded solver, and where its

@@ -153,34 +153,55 @@ class TwoStageModel(nn.Module):
 
     def free_run(self, audio, text_feature, progress=None) -> torch.Tensor:
         """Decode from aligned speech features (B,T,audio_dim) at the animation rate and a text
-        feature (B,text_dim), each frame fed the model's own previous output. Used by
-        ``generate`` and by training, whose scheduled sampling feeds these outputs back."""
-        b, t, _ = audio.shape
-        a2c, t2e, s1 = self.audio2con, self.text2exp, self.stage1
-        # Audio2Con and Text2Exp have the same shape: they step together as one batched pass.
-        pair = [a2c.transformer, t2e.transformer]
-        audio_terms = a2c.transformer.condition_terms(a2c.condition_in(audio))
-        text_terms = t2e.transformer.condition_terms(t2e.condition_in(text_feature[:, None, :]))
-        terms = [torch.stack([at, tt.expand_as(at)]) for at, tt in zip(audio_terms, text_terms)]  # (2,B,T,D) per layer
+        feature (B,text_dim), or one per frame (B,T,text_dim), each frame fed the model's own
+        previous output. Used by ``generate`` and by training, whose scheduled sampling feeds
+        these outputs back."""
+        stepper = FrameStepper(self, audio.shape[0])
+        return self.stage1.to_offsets(stepper.step(audio, text_feature, progress))
+
+
+class FrameStepper:
+    """Audio2Con, Text2Exp and the frozen decoder advanced frame by frame with their key/value
+    caches. The whole-clip decode (``free_run``) and the live path (``expressive_talker.live``)
+    run these same steps: a stream fed in pieces gives the frames a whole clip would."""
+
+    def __init__(self, model: TwoStageModel, batch: int = 1):
+        self.model, self.frames = model, 0
+        a2c, t2e, s1, cfg = model.audio2con, model.text2exp, model.stage1, model.cfg
         # Linear maps folded so that the loop never touches all vertices: the decoder's input
         # is dec_in([out_a(h_a), out_t(h_t)]); each network's next input is
         # frame_in(offsets) with offsets = dec_out(hidden) * scale.
-        split = s1.dec_in.weight.split([self.cfg.content_dim, self.cfg.expression_dim], 1)
-        to_dec = torch.stack([split[0] @ a2c.out.weight, split[1] @ t2e.out.weight]).transpose(1, 2)[:, None]  # (2,1,D,D)
-        dec_bias = s1.dec_in.bias + split[0] @ a2c.out.bias + split[1] @ t2e.out.bias
-        to_next = torch.stack([(p.frame_in.weight @ s1.dec_out.weight).T for p in (a2c, t2e)])  # (2,D,D)
-        next_bias = torch.stack([p.frame_in.weight @ s1.dec_out.bias + p.frame_in.bias for p in (a2c, t2e)])[:, None]  # (2,1,D)
-        pair_cache, decoder_cache = KVCache(), KVCache()
-        tokens = torch.stack([a2c.start, t2e.start])[:, None].expand(-1, b, -1)  # (2,B,D)
+        split = s1.dec_in.weight.split([cfg.content_dim, cfg.expression_dim], 1)
+        self.to_dec = torch.stack([split[0] @ a2c.out.weight, split[1] @ t2e.out.weight]).transpose(1, 2)[:, None]  # (2,1,D,D)
+        self.dec_bias = s1.dec_in.bias + split[0] @ a2c.out.bias + split[1] @ t2e.out.bias
+        self.to_next = torch.stack([(p.frame_in.weight @ s1.dec_out.weight).T for p in (a2c, t2e)])  # (2,D,D)
+        self.next_bias = torch.stack([p.frame_in.weight @ s1.dec_out.bias + p.frame_in.bias for p in (a2c, t2e)])[:, None]  # (2,1,D)
+        self.pair_cache, self.decoder_cache = KVCache(), KVCache()
+        self.tokens = torch.stack([a2c.start, t2e.start])[:, None].expand(-1, batch, -1)  # (2,B,D)
+
+    def step(self, audio, text, progress=None) -> torch.Tensor:
+        """The next n frames: audio (B,n,audio_dim) at the animation rate, text (B,text_dim) or
+        (B,n,text_dim) -> decoder hidden states (B,n,D) (``stage1.to_offsets`` makes offsets)."""
+        model = self.model
+        a2c, t2e, s1 = model.audio2con, model.text2exp, model.stage1
+        n = audio.shape[1]
+        if n == 0:
+            return audio.new_zeros(audio.shape[0], 0, model.cfg.dim)
+        # Audio2Con and Text2Exp have the same shape: they step together as one batched pass.
+        pair = [a2c.transformer, t2e.transformer]
+        audio_terms = a2c.transformer.condition_terms(a2c.condition_in(audio))
+        text_terms = t2e.transformer.condition_terms(t2e.condition_in(text if text.dim() == 3 else text[:, None, :]))
+        terms = [torch.stack([at, tt.expand_as(at)]) for at, tt in zip(audio_terms, text_terms)]  # (2,B,n,D) per layer
         hidden = []
-        for i in range(t):
-            out = step_together(pair, tokens, [term[:, :, i] for term in terms], pair_cache)
-            h = step_together([s1.decoder], ((out[:, :, None] @ to_dec).sum(0) + dec_bias).transpose(0, 1), None, decoder_cache)[0]  # (B,D)
+        for i in range(n):
+            out = step_together(pair, self.tokens, [term[:, :, i] for term in terms], self.pair_cache)
+            h = step_together([s1.decoder], ((out[:, :, None] @ self.to_dec).sum(0) + self.dec_bias).transpose(0, 1), None, self.decoder_cache)[0]  # (B,D)
             hidden.append(h)
-            tokens = h @ to_next + next_bias
+            self.tokens = h @ self.to_next + self.next_bias
             if progress is not None:
-                progress(i + 1, t)
-        return s1.to_offsets(torch.stack(hidden, 1))
+                progress(i + 1, n)
+        self.frames += n
+        return torch.stack(hidden, 1)
 
 
 class TwoStageAnimator(Animator):
