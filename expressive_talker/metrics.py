@@ -13,25 +13,16 @@ topology.
   the prediction's, averaged over those vertices.
 - ``read_emotion``: the expression a face shows, read back through the rig: solve the ARKit
   weights, average them over time on the expression channels (not the speech articulators),
-  and take the nearest FACS prototype over emotions and intensities.
+  and take the nearest FACS prototype over emotions and intensities (``read_expression``, from
+  ``face/readout.py``).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .face.expressions import EMOTIONS, emotion_weights
-from .face.rig import ARKIT_NAMES, FaceRig
-
-# Channels that speech moves in every emotion: left out of the expression readout.
-ARTICULATION = {
-    "jawOpen", "jawForward", "jawLeft", "jawRight", "mouthClose", "mouthFunnel", "mouthPucker",
-    "mouthRollUpper", "mouthRollLower", "mouthShrugUpper", "mouthLeft", "mouthRight", "tongueOut",
-    "eyeBlinkLeft", "eyeBlinkRight", "eyeLookUpLeft", "eyeLookUpRight", "eyeLookDownLeft",
-    "eyeLookDownRight", "eyeLookInLeft", "eyeLookInRight", "eyeLookOutLeft", "eyeLookOutRight",
-}  # fmt: skip
-EXPRESSION_CHANNELS = np.array([i for i, n in enumerate(ARKIT_NAMES) if n not in ARTICULATION])
-READOUT_LEVELS = (0.33, 0.66, 1.0)
+from .face.readout import read_expression
+from .face.rig import FaceRig
 
 
 def _distances(pred, gt):
@@ -61,25 +52,7 @@ def fdd(pred, gt, neutral, upper_indices) -> float:
     return float((dynamics(gt[:frames]) - dynamics(pred[:frames])).mean())
 
 
-def _prototypes():
-    labels, levels, rows = [], [], []
-    for emotion in EMOTIONS:
-        for level in (READOUT_LEVELS if emotion != "neutral" else (0.0,)):
-            labels.append(emotion)
-            levels.append(level)
-            rows.append(emotion_weights(emotion, level)[EXPRESSION_CHANNELS])
-    return labels, levels, np.stack(rows)
-
-
 def read_emotion(vertices, rig: FaceRig) -> str:
     """The emotion whose FACS prototype is nearest to the face's average expression."""
     return read_expression(rig.solve(vertices))[0]
 
-
-def read_expression(weights) -> tuple[str, float]:
-    """ARKit weights (T,52) -> (emotion, intensity level) of the nearest FACS prototype to their
-    average on the expression channels; neutral has level 0."""
-    mean = np.asarray(weights)[:, EXPRESSION_CHANNELS].mean(axis=0)
-    labels, levels, protos = _prototypes()
-    best = int(np.argmin(np.linalg.norm(protos - mean, axis=1)))
-    return labels[best], levels[best]

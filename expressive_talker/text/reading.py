@@ -61,7 +61,7 @@ def read_prompt(text: str, method: str = "ours", weights_dir: str | None = None)
     prompt or a method that takes no prompt."""
     from .. import pipeline
     from ..face.rig import load_rig
-    from ..metrics import EXPRESSION_CHANNELS, _prototypes
+    from ..face.readout import EXPRESSION_CHANNELS, expression_prototypes
     from .encoders import get_text_encoder
     from .prompt import normalize_prompt
 
@@ -74,7 +74,7 @@ def read_prompt(text: str, method: str = "ours", weights_dir: str | None = None)
     vertices = animator.animate(_silence_features(animator), feature, READING_FRAMES)
     face = load_rig().solve(vertices)[:, EXPRESSION_CHANNELS].mean(axis=0)
 
-    labels, levels, prototypes = _prototypes()
+    labels, levels, prototypes = expression_prototypes()
     distance = np.linalg.norm(prototypes - face, axis=1)
     nearest = int(np.argmin(distance))
     emotions = list(dict.fromkeys(labels))
