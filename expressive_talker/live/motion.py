@@ -8,7 +8,9 @@ where a stream cannot know the future:
 - **Voice**: Silero VAD (faster-whisper's ONNX model) window by window, its LSTM state carried,
   with the offline thresholds and padding. A silence still unbroken at the look-ahead's horizon
   when the padded voice ends is a pause (offline: 200 ms; here about ``lookahead_s`` + 30 ms when
-  that is shorter), so the lips are at rest about 150-220 ms after the voice stops.
+  that is shorter), so the lips are at rest about 150-220 ms after the voice stops. A blip
+  under 60 ms, which offline drops, may open the mouth for a moment: waiting to know would
+  spend the look-ahead the next word's onset needs.
 - **Rest**: the pause's held pose is the running mean of the model's weights since the pause
   began (offline: the whole pause's mean), mouth-opening shapes out. The mouth starts to open
   for the next word as soon as the VAD hears it within the look-ahead (up to ``OPEN_S`` early).
@@ -82,7 +84,9 @@ def _noise_std(fps: float, cutoff_hz: float) -> float:
 
 class StreamingMotion:
     """Streaming motion layer: ``push_audio`` as the audio arrives, ``step`` with the model's
-    weights for the next frames (see the module doc)."""
+    weights for the next frames (see the module doc). ``seed`` None is seed 0 (a replayed
+    stream moves the same); ``rig`` is accepted for symmetry with ``add_motion`` and unused:
+    the layer works on ARKit weights alone."""
 
     def __init__(self, fps: float = 30.0, lookahead_s: float = 0.1, seed: int | None = None, rig=None):
         from faster_whisper.vad import get_vad_model
