@@ -119,6 +119,23 @@ def _bench(args) -> None:
     print(text)
 
 
+def _stream(args) -> None:
+    from .audio import read_audio
+    from .live.client import stream_doc, stream_in_process, stream_to_url
+
+    if args.chunk_ms <= 0 or args.chunk_ms > 1000:
+        raise InputError("--chunk-ms must be between 0 and 1000 (20 is a microphone's usual chunk)")
+    wave = read_audio(args.audio, args.max_seconds).wave
+    if args.url:
+        result = stream_to_url(args.url, wave, args.text, args.realtime, args.chunk_ms, args.still)
+    else:
+        result = stream_in_process(wave, args.text, args.realtime, args.chunk_ms, args.still, **_weights(args))
+    doc = stream_doc(result)
+    with open(args.json, "w", encoding="utf-8") as f:
+        json.dump(doc, f)
+    print(json.dumps({"json": args.json, **doc["summary"]}))
+
+
 def _features(args) -> None:
     import time
 
@@ -258,6 +275,18 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--still", action="store_true", help=STILL_HELP)
     generate.add_argument("--quiet", action="store_true", help="no progress bar")
     generate.set_defaults(run=_generate)
+
+    stream = commands.add_parser("stream", help="play an audio file through the live path; the frames as the .json export, with latencies")
+    stream.add_argument("--audio", required=True, help="speech file (wav, mp3, flac, ogg, m4a, webm)")
+    stream.add_argument("--text", default="neutral", help='expression prompt, e.g. "calm"')
+    stream.add_argument("--json", required=True, help="output: fps, names, frames, head_rotation_deg, latency_ms, summary")
+    stream.add_argument("--realtime", action="store_true", help="send the audio as fast as it would be spoken (default: as fast as possible)")
+    stream.add_argument("--chunk-ms", type=float, default=20.0, help="audio per message, ms (default 20)")
+    stream.add_argument("--still", action="store_true", help=STILL_HELP)
+    stream.add_argument("--url", help="a running app's address, e.g. http://127.0.0.1:7860/ (default: the live path in this process)")
+    stream.add_argument("--max-seconds", type=_seconds, default=600.0, help="longest audio accepted (default 600: the live route's cap)")
+    stream.add_argument("--weights", help="in-process only: weights folder (default: weights/ or EXPRESSIVE_TALKER_WEIGHTS)")
+    stream.set_defaults(run=_stream)
 
     compare = commands.add_parser("compare", help="every method with weights, side by side in one MP4")
     compare.add_argument("--audio", required=True, help="speech file")

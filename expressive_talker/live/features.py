@@ -7,7 +7,8 @@ audio, zero-padded by ``pad_s`` (Whisper's offline windows end in silence too), 
 plus up to one hop; at the stream's end the last window has no look-ahead to wait for.
 
 Defaults (chosen on the real-speech development set, see weights/README.md, "Streaming"):
-window 2 s, look-ahead 100 ms, hop 100 ms, pad 0.5 s.
+window 2 s, look-ahead 100 ms, hop 133 ms (four frames), pad 0.25 s: one encoder pass of 2.25 s
+of audio 7.5 times a second.
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ from ..audio.io import SAMPLE_RATE
 class WindowConfig:
     lookahead_s: float = 0.1
     window_s: float = 2.0  # audio per encoder pass, look-ahead included
-    hop_s: float = 0.1  # one encoder pass per hop of audio
-    pad_s: float = 0.5  # silence after the window's last sample
+    hop_s: float = 2 / 15  # one encoder pass per hop of audio (four frames at 30 fps)
+    pad_s: float = 0.25  # silence after the window's last sample
 
 
 class StreamingFeatures:

@@ -26,7 +26,10 @@ import os
 import re
 import secrets
 import threading
+import time
 from collections.abc import Callable
+
+import numpy as np
 
 from ..errors import InputError
 from .session import MAX_SECONDS, LiveSession
@@ -147,6 +150,8 @@ async def live_socket(websocket, hub: LiveHub) -> None:
             "hop_ms": round(w.hop_s * 1000), "max_seconds": session.max_seconds, "still": session.still,
         })  # fmt: skip
         await _send_reading(websocket, session, read_prompt)
+        cpu_start = time.process_time()  # the whole server's CPU: a stream's own cost when it runs alone
+        pending, gathered = [], 0  # audio received but not yet pushed
         while True:
             try:
                 message = await asyncio.wait_for(websocket.receive(), IDLE_TIMEOUT_S)
@@ -156,10 +161,13 @@ async def live_socket(websocket, hub: LiveHub) -> None:
                 return
             if message.get("bytes") is not None:
                 try:  # bad audio, or a stream past its cap, ends the stream
-                    frames = await asyncio.to_thread(session.push, decoder.decode(message["bytes"]))
+                    pending.append(decoder.decode(message["bytes"]))
+                    gathered += len(pending[-1])
+                    if gathered >= session.samples_before_frames:  # only then is there work: one trip to a worker
+                        samples, pending, gathered = np.concatenate(pending), [], 0
+                        await _send_frames(websocket, await asyncio.to_thread(session.push, samples))
                 except InputError as exc:
                     return await _refuse(websocket, str(exc), CLOSE_BAD_DATA)
-                await _send_frames(websocket, frames)
                 continue
             try:  # a bad request is answered and changes nothing: the face keeps its prompt
                 request = _parse(message.get("text") or "")
@@ -174,11 +182,14 @@ async def live_socket(websocket, hub: LiveHub) -> None:
             if kind == "prompt":
                 await _send_reading(websocket, session, read_prompt)
                 continue
-            rest = decoder.finish()  # stop: the last frames, the take, and goodbye
+            rest = np.concatenate([*pending, decoder.finish()])  # stop: the last frames, the take, and goodbye
             await _send_frames(websocket, await asyncio.to_thread(session.push, rest) if len(rest) else [])
             await _send_frames(websocket, await asyncio.to_thread(session.finish))
             take = await asyncio.to_thread(hub.save_take, session)
-            await websocket.send_json({"type": "end", "seconds": round(session.seconds, 3), "frames": session.stepper.frames, "take": take})
+            await websocket.send_json({
+                "type": "end", "seconds": round(session.seconds, 3), "frames": session.stepper.frames, "take": take,
+                "server_cpu_s": round(time.process_time() - cpu_start, 3),
+            })  # fmt: skip
             await websocket.close(1000)
             return
     except WebSocketDisconnect:  # the client vanished: nothing to say, nothing kept

@@ -28,6 +28,9 @@ from .features import StreamingFeatures, WindowConfig
 from .resample import StreamingResampler
 
 MAX_SECONDS = 600.0  # one stream's cap: 10 minutes of audio (the take is kept in memory)
+# Whisper's threads for a stream: a short window every hop costs less CPU on one thread (no
+# thread team to wake and sync), and concurrent streams each get a core's worth.
+LIVE_ENCODER_THREADS = 1
 
 
 @dataclass
@@ -67,7 +70,7 @@ class LiveSession:
         self.fps = self.animator.fps
         self.window = window
         self.rig = load_rig()
-        encoder = get_speech_encoder(self.animator.audio_backend)
+        encoder = get_speech_encoder(self.animator.audio_backend, threads=LIVE_ENCODER_THREADS)
         self.features = StreamingFeatures(encoder, window)
         self.resampler = StreamingResampler(encoder.fps, self.fps, encoder.dim)
         self.stepper = FrameStepper(self.animator.model)
@@ -88,6 +91,12 @@ class LiveSession:
     @property
     def seconds(self) -> float:
         return self.received / SAMPLE_RATE
+
+    @property
+    def samples_before_frames(self) -> int:
+        """How many more samples it takes before the next frames come out: fewer make nothing
+        new, so a server may gather chunks until then."""
+        return max(0, self.features.boundary - self.received)
 
     def set_prompt(self, text: str) -> None:
         """Ease to ``text``'s expression from the next frame on; InputError for an empty prompt

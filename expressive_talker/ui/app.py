@@ -9,6 +9,7 @@ go_offline()
 import gradio as gr  # noqa: E402
 import numpy as np  # noqa: E402
 
+from ..live.server import LiveHub, live_routes  # noqa: E402
 from .about_tab import build_about_tab  # noqa: E402
 from .compare_tab import build_compare_tab  # noqa: E402
 from .face_rig_tab import build_face_rig_tab  # noqa: E402
@@ -62,7 +63,15 @@ def build_app(settings: Settings | None = None) -> gr.Blocks:
     demo.settings = settings  # read by launch() for the queue and upload limits
     demo.jobs = jobs
     demo.study = study
+    demo.live = LiveHub(settings.live_streams, settings.weights_dir, jobs.outputs.new_job)
     return demo
+
+
+def add_live_route(demo: gr.Blocks) -> None:
+    """The live route (``/live``, a WebSocket, and its take files) on the launched app's own
+    server: same origin as the page. Call after ``demo.launch(prevent_thread_lock=True)``."""
+    for route in live_routes(demo.live):
+        demo.app.router.routes.insert(0, route)  # before Gradio's own routes
 
 
 def queue(demo: gr.Blocks) -> gr.Blocks:
@@ -79,6 +88,8 @@ def launch(settings: Settings | None = None, **kwargs):
     import logging
     import threading
 
+    from threadpoolctl import threadpool_limits
+
     # The operator's log (a Space's "Logs" tab): our INFO lines, e.g. how long the warm-up took.
     package_log = logging.getLogger("expressive_talker")
     if not package_log.handlers:
@@ -86,6 +97,10 @@ def launch(settings: Settings | None = None, **kwargs):
         handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
         package_log.addHandler(handler)
         package_log.setLevel(logging.INFO)
+    # One BLAS thread: the app's many small matrix products gain nothing from a second one, and
+    # OpenBLAS's idle threads spin for about 100 ms after each call (a live stream's features
+    # every 100 ms would keep a core busy doing nothing).
+    threadpool_limits(1, user_api="blas")
     demo = queue(build_app(settings))
     # Models, encoders and renderers load in the background while the server starts, so the first
     # visitor does not pay for them.
@@ -95,4 +110,9 @@ def launch(settings: Settings | None = None, **kwargs):
     kwargs.setdefault("ssr_mode", False)
     kwargs.setdefault("max_file_size", f"{demo.settings.max_upload_mb:g}mb")
     kwargs.setdefault("allowed_paths", [demo.settings.output_dir])
-    return demo.launch(**kwargs)
+    block = not kwargs.pop("prevent_thread_lock", False)
+    result = demo.launch(prevent_thread_lock=True, **kwargs)
+    add_live_route(demo)
+    if block:
+        demo.block_thread()
+    return result

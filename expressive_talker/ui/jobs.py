@@ -67,6 +67,9 @@ class Settings:
     results_token: str = field(default_factory=lambda: os.environ.get("EXPRESSIVE_TALKER_RESULTS_TOKEN", ""))
     results_public: bool = field(default_factory=lambda: os.environ.get("EXPRESSIVE_TALKER_RESULTS_PUBLIC", "") == "1")
     study_rate: int = field(default_factory=lambda: int(_env_float("EXPRESSIVE_TALKER_STUDY_RATE", 60)))
+    # Live microphone streams at once (each holds about 0.2 of a core); one more is refused with a
+    # "busy" message rather than slowing every stream down.
+    live_streams: int = field(default_factory=lambda: int(_env_float("EXPRESSIVE_TALKER_LIVE_STREAMS", 3)))
 
 
 # Video events share one Gradio lane with no limit of its own: ``VideoLane`` caps the backlog and
