@@ -12,6 +12,7 @@
 const CHUNK_S = 0.02;
 const DEBOUNCE_MS = 300;
 const END_WAIT_MS = 120_000; // generous: a loaded server may take a while to write the take
+const BEHIND_MS = 1000; // a read-out above this says why the face lags
 const LOG_LIMIT = 200_000; // about an hour of chunks: the session cap is far below it
 
 // The worklet runs on the audio thread: it gathers the 128-sample blocks into chunks and posts
@@ -159,7 +160,7 @@ class Live {
   render() {
     const ms = this.latencyNow();
     const parts = [];
-    if (this.session && this.session.live && ms !== null) parts.push(`Latency ${Math.round(ms)} ms`);
+    if (this.session && this.session.live && ms !== null) parts.push(`Latency ${Math.round(ms)} ms${ms > BEHIND_MS ? ' (the server is falling behind)' : ''}`);
     if (this.message) parts.push(this.message);
     this.statusEl.textContent = parts.join(' · ');
   }

@@ -339,9 +339,14 @@ class Viewer {
   }
 
   liveLoop() {
-    const step = () => {
+    // At the frames' own rate: a 60 Hz screen would draw each pose twice for nothing.
+    let last = -Infinity;
+    const step = (now) => {
       if (!this.live) return;
-      this.draw();
+      if (now - last >= 1000 / (this.live.fps || 30) - 4) {
+        last = now;
+        this.draw();
+      }
       requestAnimationFrame(step);
     };
     requestAnimationFrame(step);
