@@ -96,10 +96,16 @@ def _compare(args) -> None:
 
 
 def _bench(args) -> None:
+    if args.seconds is None:
+        args.seconds = 30.0 if args.target == "live" else 10.0
     if args.target == "app":
         from .ui.bench import bench_app
 
         result = bench_app(seconds=args.seconds, size=args.size, weights_dir=args.weights)
+    elif args.target == "live":
+        from .ui.bench import bench_live
+
+        result = bench_live(seconds=args.seconds, weights_dir=args.weights)
     elif args.target == "model":
         from .evaluate import bench_model
 
@@ -250,11 +256,11 @@ def build_parser() -> argparse.ArgumentParser:
     render.set_defaults(run=_render)
 
     bench = commands.add_parser("bench", help="speed benchmarks (they print JSON)")
-    bench.add_argument("target", choices=["render", "features", "model", "app"], help="what to time")
+    bench.add_argument("target", choices=["render", "features", "model", "app", "live"], help="what to time")
     bench.add_argument("--json", help="also write the result to this file")
     bench.add_argument("--frames", type=int, default=300)
     bench.add_argument("--size", type=_size, default=512)
-    bench.add_argument("--seconds", type=_seconds, default=10.0, help="features, model, app: audio clip length")
+    bench.add_argument("--seconds", type=_seconds, default=None, help="features, model, app: audio clip length (default 10); live: speech per stream (default 30)")
     bench.add_argument("--weights", help="app: weights folder (default: weights/ or EXPRESSIVE_TALKER_WEIGHTS)")
     bench.add_argument("--methods", default="ours", help="model: comma-separated methods")
     bench.set_defaults(run=_bench)
@@ -346,6 +352,14 @@ def build_parser() -> argparse.ArgumentParser:
     lipsync.add_argument("--quiet", action="store_true", help="no progress bar")
     lipsync.set_defaults(run=_evaluate_lipsync)
 
+    live = commands.add_parser("evaluate-live", help="the live path against the offline model on real speech: lips per look-ahead, rest in silence, prompt switches (prints JSON)")
+    live.add_argument("--data", required=True, help="folder of NAME.wav + NAME.phones.json (python -m expressive_talker.lipsync build-devset)")
+    live.add_argument("--lookahead-ms", default="60,100,200", help="comma-separated look-aheads to measure (default 60,100,200)")
+    live.add_argument("--weights", help="weights folder (default: weights/ or EXPRESSIVE_TALKER_WEIGHTS)")
+    live.add_argument("--json", help="also write the result to this file")
+    live.add_argument("--quiet", action="store_true", help="no progress bars")
+    live.set_defaults(run=_evaluate_live)
+
     study = commands.add_parser("study", help="the user study: prepare its videos, report its votes")
     study_commands = study.add_subparsers(dest="study_command", required=True)
     prepare = study_commands.add_parser("prepare", help="render every video a study file lists (what is missing)")
@@ -413,6 +427,14 @@ def _evaluate_lipsync(args) -> None:
     methods = [m for m in args.methods.split(",") if m]
     result = evaluate_lipsync(args.data, methods, weights_dir=args.weights, progress=not args.quiet)
     print(write_json(result, args.json))
+
+
+def _evaluate_live(args) -> None:
+    from .evaluate import write_json
+    from .live.evaluate import evaluate_live
+
+    lookaheads = [float(x) / 1000 for x in args.lookahead_ms.split(",") if x]
+    print(write_json(evaluate_live(args.data, args.weights, lookaheads, progress=not args.quiet), args.json))
 
 
 def main(argv=None) -> int:

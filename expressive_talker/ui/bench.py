@@ -12,6 +12,7 @@ the same pipeline run in this process with a progress hook that timestamps each 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -96,6 +97,28 @@ def _wait_for_warm_up(server, timeout_s: float = 300.0) -> float | None:
     return found[0] if found else None
 
 
+@contextlib.contextmanager
+def _running_app(env: dict):
+    """The app in a child process, as ``app.py`` runs it, on ``GRADIO_SERVER_PORT``: yields
+    (process, seconds until the page answered); stopped afterwards."""
+    port = env["GRADIO_SERVER_PORT"]
+    t0 = time.perf_counter()
+    server = subprocess.Popen([sys.executable, "-c", "from expressive_talker.ui import launch; launch()"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        while True:
+            if server.poll() is not None:
+                raise RuntimeError(f"the app exited during start-up: {server.stderr.read().decode()[-2000:]}")
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1).read()
+                break
+            except OSError:
+                time.sleep(0.1)
+        yield server, time.perf_counter() - t0
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
 def bench_app(seconds: float = 10.0, size: int = 512, weights_dir: str | None = None) -> dict:
     from gradio_client import Client, handle_file
 
@@ -112,18 +135,7 @@ def bench_app(seconds: float = 10.0, size: int = 512, weights_dir: str | None = 
         # Fresh speech-feature caches, so the timed runs pay for feature extraction as a new upload does.
         env["EXPRESSIVE_TALKER_CACHE"] = os.path.join(tmp, "cache-app")
         env["EXPRESSIVE_TALKER_DEFAULT_STUDY"] = ""  # no study videos rendering next to the timed runs
-        t0 = time.perf_counter()
-        server = subprocess.Popen([sys.executable, "-c", "from expressive_talker.ui import launch; launch()"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        try:
-            while True:
-                if server.poll() is not None:
-                    raise RuntimeError(f"the app exited during start-up: {server.stderr.read().decode()[-2000:]}")
-                try:
-                    urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1).read()
-                    break
-                except OSError:
-                    time.sleep(0.1)
-            start_s = time.perf_counter() - t0
+        with _running_app(env) as (server, start_s):
             warm_up_s = _wait_for_warm_up(server)
             client = Client(f"http://127.0.0.1:{port}/", verbose=False)
             # The first visitor after start-up and the next one, each with speech the app has not
@@ -144,9 +156,6 @@ def bench_app(seconds: float = 10.0, size: int = 512, weights_dir: str | None = 
             client.predict(handle_file(unheard), "slightly disgusted", "ours", api_name="/animate")
             timings["viewer"] = round(time.perf_counter() - t0, 3)
             peak = _peak_rss_mb(server.pid)
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
         os.environ["EXPRESSIVE_TALKER_CACHE"] = os.path.join(tmp, "cache-stages")
         try:
             stages = _stage_times(audio, os.path.join(tmp, "stages.mp4"), size, weights_dir)
@@ -172,3 +181,90 @@ def bench_app(seconds: float = 10.0, size: int = 512, weights_dir: str | None = 
         "generate_stages_s": stages,
         "slowest_stage": max(stages, key=stages.get),
     }
+
+
+def _process_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _streams(url: str, waves: list, chunk_ms: float) -> list[dict]:
+    """Stream every wave at once, in real time, each from its own thread; results in order
+    (an exception in place of a refused stream)."""
+    import threading
+
+    from ..live.client import stream_to_url
+
+    results: list = [None] * len(waves)
+
+    def run(i):
+        try:
+            results[i] = stream_to_url(url, waves[i], "calm", realtime=True, chunk_ms=chunk_ms)
+        except Exception as exc:  # a refused stream: its message is the result
+            results[i] = exc
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(waves))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
+def bench_live(seconds: float = 30.0, chunk_ms: float = 20.0, most_streams: int = 6, weights_dir: str | None = None) -> dict:
+    """``python -m expressive_talker bench live``: the live route as a client meets it. Speech is
+    sent in real time in ``chunk_ms`` chunks through the app's route (the app in a child process,
+    as ``app.py`` runs it). One stream: per-frame latency (median, p95) and the app's CPU seconds
+    per audio second (all of its threads; ``idle_cpu_s_per_s`` is what the app burns doing
+    nothing, and ``net`` takes it off). Then 1, 2, ... concurrent streams until p95 passes 400 ms
+    or ``most_streams``: how many the machine holds. Last, the app with its default cap and one
+    stream more than the cap: the extra one must be refused with a message while the others run."""
+    from ..live.client import stream_doc
+
+    weights_dir = weights_dir or pipeline.WEIGHTS_DIR
+    if "ours" not in pipeline.available_methods(weights_dir):
+        raise InputError(f"bench live needs trained weights for 'ours' in {weights_dir}")
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}/"
+    env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "EXPRESSIVE_TALKER_WEIGHTS": weights_dir, "EXPRESSIVE_TALKER_DEFAULT_STUDY": ""}
+    result: dict = {"seconds": seconds, "chunk_ms": chunk_ms, "cpu_count": os.cpu_count()}
+    with tempfile.TemporaryDirectory() as tmp:
+        env["EXPRESSIVE_TALKER_OUTPUTS"] = os.path.join(tmp, "outputs")
+        waves = [load_audio(speech_clip(os.path.join(tmp, f"speech{i}.wav"), seconds, offset=3.0 * i)) for i in range(most_streams + 1)]
+        with _running_app({**env, "EXPRESSIVE_TALKER_LIVE_STREAMS": str(most_streams)}) as (server, _):
+            _wait_for_warm_up(server)
+            idle0 = _process_cpu_s(server.pid)
+            time.sleep(5.0)
+            idle = (_process_cpu_s(server.pid) - idle0) / 5.0
+            cpu0 = _process_cpu_s(server.pid)
+            one = stream_doc(_streams(url, waves[:1], chunk_ms)[0])["summary"]
+            cpu = (_process_cpu_s(server.pid) - cpu0) / seconds
+            result["one_stream"] = {
+                "latency_ms_median": one["latency_ms_median"], "latency_ms_p95": one["latency_ms_p95"],
+                "cpu_s_per_audio_s": round(cpu, 3), "idle_cpu_s_per_s": round(idle, 3), "net_cpu_s_per_audio_s": round(cpu - idle, 3),
+            }  # fmt: skip
+            sweep = []
+            for n in range(1, most_streams + 1):
+                runs = _streams(url, waves[:n], chunk_ms)
+                p95s = [stream_doc(r)["summary"]["latency_ms_p95"] if isinstance(r, dict) else None for r in runs]
+                worst = max((p for p in p95s if p is not None), default=None)
+                sweep.append({"streams": n, "p95_ms": p95s, "refused": sum(p is None for p in p95s)})
+                if worst is None or worst > 400 or any(p is None for p in p95s):
+                    break
+            held = [s["streams"] for s in sweep if not s["refused"] and max(s["p95_ms"]) <= 400]
+            result["concurrency"] = sweep
+            result["streams_held_p95_400ms"] = max(held, default=0)
+        with _running_app(env) as (server, _):  # the app's own cap
+            _wait_for_warm_up(server)
+            from .jobs import Settings
+
+            cap = Settings().live_streams
+            runs = _streams(url, waves[: cap + 1], chunk_ms)
+            refused = [str(r) for r in runs if not isinstance(r, dict)]
+            result["over_cap"] = {
+                "cap": cap, "streams_tried": cap + 1, "refused": refused,
+                "p95_ms_of_the_rest": [stream_doc(r)["summary"]["latency_ms_p95"] for r in runs if isinstance(r, dict)],
+            }  # fmt: skip
+    return result

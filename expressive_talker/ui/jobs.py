@@ -278,6 +278,12 @@ class Jobs:
                 for method in methods[1:]:
                     pipeline.animate_speech(wave, "calm", method, weights_dir=s.weights_dir)
                 self.read_prompt("bubbly", methods[0])  # loads the plain encoder, WordNet and the wordings its senses are chosen by
+                if "ours" in methods:  # the live path: its encoder, VAD and the prosody code's first-call compiles
+                    from ..live import LiveSession
+
+                    live = LiveSession("calm", weights_dir=s.weights_dir)
+                    live.push(wave)
+                    live.finish()
                 animation = result.animations[0]
                 for size in (s.compare_size, s.still_size):
                     self.renderers.get(size).render(animation.vertices[0], animation.arkit_weights()[0], animation.head_track()[0])
