@@ -86,7 +86,7 @@ onmessage = (e) => {
     rate = m.rate;
     socket = new WebSocket(m.url);
     socket.binaryType = 'arraybuffer';
-    socket.onopen = () => { socket.send(m.start); tell({type: 'open'}); };
+    socket.onopen = () => socket.send(m.start);
     socket.onmessage = (ev) => {
       if (typeof ev.data !== 'string') return;
       const at = now();
@@ -242,12 +242,7 @@ class Live {
     if (this.session !== s) return;
     const shift = performance.timeOrigin;
     for (const c of news.chunks) if (this.log.chunks.length < LOG_LIMIT) this.log.chunks.push({ at: c.at - shift, end: c.end, rms: c.rms });
-    if (news.type === 'open') {
-      // Chunks go out from here on: the first one sent is the server's audio time 0.
-      const channel = new MessageChannel();
-      s.worker.postMessage({ type: 'audio', port: channel.port1 }, [channel.port1]);
-      s.chunker.port.postMessage(channel.port2, [channel.port2]);
-    } else if (news.type === 'message') {
+    if (news.type === 'message') {
       this.receive(s, news.msg, news.at - shift);
     } else if (news.type === 'close') {
       this.closed(s, news.code);
@@ -257,6 +252,11 @@ class Live {
   receive(s, msg, at) {
     const viewer = this.viewer();
     if (msg.type === 'ready') {
+      // Audio goes out from here on (the first chunk is the server's audio time 0): sent while
+      // the server still loads its model, it would only pile up and delay every frame after.
+      const channel = new MessageChannel();
+      s.worker.postMessage({ type: 'audio', port: channel.port1 }, [channel.port1]);
+      s.chunker.port.postMessage(channel.port2, [channel.port2]);
       this.log.ready = msg;
       s.live = true;
       if (viewer) viewer.live.start(msg.names, msg.fps);
