@@ -115,7 +115,7 @@ def voice_onset(log: dict) -> tuple[float, float] | None:
     ends = np.array([c["end"] for c in chunks], float)
     sent = np.array([c["at"] for c in chunks])
     offset = float(np.min(sent - ends / rate * 1000))
-    level = 0.02 * rms.max()  # 34 dB below the loudest chunk: the first breath of the voice
+    level = 0.05 * rms.max()  # 26 dB below the loudest chunk: above the recording's noise floor
     for i in range(15, len(chunks)):
         if rms[i] > level and (rms[i - 15 : i] <= level).all():
             start = ends[i - 1]  # the chunk's first sample: the earliest the voice can start

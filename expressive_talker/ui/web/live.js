@@ -208,7 +208,10 @@ class Live {
     if (typeof AudioWorkletNode === 'undefined') return this.fail('This browser cannot stream audio (it lacks AudioWorklet): try a current Chrome, Firefox or Safari.');
     this.show('Asking for the microphone…');
     try {
-      s.stream = await navigator.mediaDevices.getUserMedia({ audio: { channelCount: 1 } });
+      // The voice as the microphone hears it: the model wants speech, not a call's processing
+      // (gain riding, noise gating and echo cancelling change its loudness and onsets; nothing plays here).
+      const raw = { echoCancellation: false, noiseSuppression: false, autoGainControl: false };
+      s.stream = await navigator.mediaDevices.getUserMedia({ audio: { channelCount: 1, ...raw } });
     } catch (err) {
       return this.fail(microphoneProblem(err));
     }
@@ -257,9 +260,9 @@ class Live {
       const channel = new MessageChannel();
       s.worker.postMessage({ type: 'audio', port: channel.port1 }, [channel.port1]);
       s.chunker.port.postMessage(channel.port2, [channel.port2]);
-      this.log.ready = msg;
+      this.log.ready = { ...msg, at };
       s.live = true;
-      if (viewer) viewer.live.start(msg.names, msg.fps);
+      if (viewer) viewer.live.start(msg.names, msg.fps, msg.hop_ms / 1000);
       this.show('Live: speak, and change the prompt whenever you like.');
     } else if (msg.type === 'frames') {
       for (const f of msg.frames) {

@@ -6,7 +6,7 @@
 //   {"avatar": {"url", "name", "bindings": {gltfMesh: [[morph, arkitName], ...]}, "missing", "turn"} | null}
 //   {"audio", "panels", "autoplay": false}: loaded paused (the Live tab's take)
 // window.expressiveTalkerViewers[id].state() is a read-only view of what is on screen (for tests).
-// Live mode (the Live tab): .live.start(names, fps), .live.push(frames), .live.stop(); each frame is
+// Live mode (the Live tab): .live.start(names, fps, hopS), .live.push(frames), .live.stop(); each frame is
 // {t: audio time s, w: weights in `names` order, head: [pitch, yaw, roll] deg}. Frames come in
 // bursts; the face plays them along wall time, a little behind the newest, never ahead of it.
 
@@ -17,9 +17,10 @@ import { clone as cloneModel } from './node_modules/three/examples/jsm/utils/Ske
 import { MeshoptDecoder } from './node_modules/three/examples/jsm/libs/meshopt_decoder.module.js';
 
 const DEG = Math.PI / 180;
-// Live mode: more than this far behind the newest frame, the face jumps to LIVE_CATCH_UP_S behind it.
+// Live mode: frames come in bursts about a hop long. Further behind the newest frame than a hop,
+// the face plays a little faster until it is back; more than LIVE_MAX_LAG_S behind, it jumps.
 const LIVE_MAX_LAG_S = 0.25;
-const LIVE_CATCH_UP_S = 0.1;
+const LIVE_HOP_S = 0.1; // when the server does not say its hop
 const LIVE_TRACE = 20_000; // drawn poses kept for state() (about 5 minutes at 60 Hz)
 const loader = new GLTFLoader().setMeshoptDecoder(MeshoptDecoder);
 const loaded = new Map(); // url -> Promise<gltf>: each model is fetched once per page
@@ -309,13 +310,13 @@ class Viewer {
     requestAnimationFrame(step);
   }
 
-  liveStart(names, fps) {
+  liveStart(names, fps, hopS) {
     // A take shown before goes: Stop brings the new one.
     this.audio.pause();
     this.audio.removeAttribute('src');
     this.audio.load();
     this.panels = [];
-    this.live = { columns: new Map(names.map((n, i) => [n, i])), fps, frames: [], playhead: null, wall: null, trace: (this.liveTrace = []) };
+    this.live = { columns: new Map(names.map((n, i) => [n, i])), fps, hop: Math.min(hopS || LIVE_HOP_S, LIVE_MAX_LAG_S), frames: [], playhead: null, wall: null, trace: (this.liveTrace = []) };
     this.bar.style.display = 'none'; // no clip to play or scrub while live
     const go = () => {
       this.say('Live: the face follows the microphone.');
@@ -353,15 +354,18 @@ class Viewer {
   }
 
   // The jitter buffer: the playhead moves with wall time, is held at the newest frame when it
-  // gets there (never ahead of it), and jumps forward when it falls too far behind.
+  // gets there (never ahead of it), catches up gently when more than a hop behind (up to 1.5x
+  // speed), and jumps forward when it falls too far behind.
   poseLive(now) {
     const live = this.live;
     const frames = live.frames;
     if (frames.length) {
       const newest = frames[frames.length - 1].t;
-      live.playhead = live.playhead === null ? frames[0].t : live.playhead + (now - live.wall) / 1000;
+      const lag = live.playhead === null ? 0 : newest - live.playhead;
+      const rate = 1 + Math.min(0.5, Math.max(0, lag - live.hop) * 2);
+      live.playhead = live.playhead === null ? frames[0].t : live.playhead + (rate * (now - live.wall)) / 1000;
       live.playhead = Math.min(live.playhead, newest);
-      if (newest - live.playhead > LIVE_MAX_LAG_S) live.playhead = newest - LIVE_CATCH_UP_S;
+      if (newest - live.playhead > LIVE_MAX_LAG_S) live.playhead = newest - live.hop;
       let drop = 0; // frames behind the playhead are no longer needed
       while (drop + 1 < frames.length && frames[drop + 1].t <= live.playhead) drop++;
       if (drop) frames.splice(0, drop);
@@ -407,7 +411,7 @@ export function mountViewer(root, options) {
   window.expressiveTalkerViewers[options.id] = {
     state: () => viewer.state(),
     receive: (message) => viewer.receive(message),
-    live: { start: (names, fps) => viewer.liveStart(names, fps), push: (frames) => viewer.livePush(frames), stop: () => viewer.liveStop() },
+    live: { start: (names, fps, hopS) => viewer.liveStart(names, fps, hopS), push: (frames) => viewer.livePush(frames), stop: () => viewer.liveStop() },
   };
   return viewer;
 }
