@@ -35,6 +35,7 @@ TEMPLATE = """
 CSS = """
 .et-live-status { min-height: 1.5em; font-variant-numeric: tabular-nums; }
 .et-live-take { display: flex; flex-wrap: wrap; gap: 4px 14px; margin-top: 6px; }
+.et-live-take span { flex-basis: 100%; }
 .et-live-take a { text-decoration: underline; }
 """
 

@@ -147,6 +147,14 @@ class Live {
     this.promptText = 'calm';
     this.show('Press Start microphone and speak: the face follows your voice.');
     this.buttons(false);
+    // The face at rest before anything plays, so the visitor sees what they will drive (the
+    // viewer mounts on its own, maybe after this).
+    const waiting = setInterval(() => {
+      const viewer = this.viewer();
+      if (!viewer) return;
+      clearInterval(waiting);
+      if (!this.session) viewer.receive({});
+    }, 200);
   }
 
   viewer() { return (window.expressiveTalkerViewers || {})[this.viewerId] || null; }
