@@ -149,10 +149,12 @@ class Live {
     this.buttons(false);
     // The face at rest before anything plays, so the visitor sees what they will drive (the
     // viewer mounts on its own, maybe after this).
+    let tries = 0; // none comes when three.js is missing: the viewer then says so itself
     const waiting = setInterval(() => {
       const viewer = this.viewer();
-      if (!viewer) return;
+      if (!viewer && ++tries < 300) return;
       clearInterval(waiting);
+      if (!viewer) return;
       if (!this.session) viewer.receive({});
     }, 200);
   }
