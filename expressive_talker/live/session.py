@@ -140,8 +140,9 @@ class LiveSession:
             return []
         start = self.stepper.frames
         text = self.transition.features(start, n)
+        change = self.transition.progress(start, n) if len(self.transition.changes) > 1 else None
         with torch_threads(1), torch.inference_mode():
-            hidden = self.stepper.step(torch.from_numpy(audio_rows)[None], torch.from_numpy(text)[None])
+            hidden = self.stepper.step(torch.from_numpy(audio_rows)[None], torch.from_numpy(text)[None], change=change)
             vertices = self.animator.neutral[None] + self.animator.model.stage1.to_offsets(hidden)[0].numpy()
         weights = self.rig.solve(vertices)
         if self.raw_vertices is not None:

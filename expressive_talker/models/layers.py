@@ -195,9 +195,11 @@ def _stacked_weights(transformers) -> list:
     return out
 
 
-def step_together(transformers, tokens, terms, cache: KVCache):
+def step_together(transformers, tokens, terms, cache: KVCache, key_bias=None):
     """Advance G same-shaped CausalTransformers by one frame in one pass: tokens (G,B,D), each
     layer's condition term for this frame (G,B,D) (or None) -> (G,B,D), updating ``cache``.
+    ``key_bias`` (G,1,1,1,K), K = the keys this frame sees (``min(frames so far, window - 1) + 1``,
+    oldest first): added to the attention scores, e.g. to let one network forget older frames.
 
     Two networks that decode side by side (Audio2Con and Text2Exp) run as one batched pass.
     Plain tensor ops, masks built once: decoding runs at batch size 1, where the number of
@@ -213,6 +215,8 @@ def step_together(transformers, tokens, terms, cache: KVCache):
     x = tokens + first.ppe.pe[cache.length % first.period]  # (G,B,D)
     past = min(cache.length, first.window - 1)
     bias = cache.bias[:, None, -(past + 1) :]  # (H,1,past+1)
+    if key_bias is not None:
+        bias = bias + key_bias  # (G,1,H,1,past+1)
     keep, shape, scale = first.window - 1, (d,), dh**-0.5
     keys, values = cache.keys, cache.values
     # Fused forms (baddbmm: x @ w + b; addcmul: norm * w + b) mean fewer calls per frame.

@@ -179,9 +179,16 @@ class FrameStepper:
         self.pair_cache, self.decoder_cache = KVCache(), KVCache()
         self.tokens = torch.stack([a2c.start, t2e.start])[:, None].expand(-1, batch, -1)  # (2,B,D)
 
-    def step(self, audio, text, progress=None) -> torch.Tensor:
+    def step(self, audio, text, progress=None, change=None) -> torch.Tensor:
         """The next n frames: audio (B,n,audio_dim) at the animation rate, text (B,text_dim) or
-        (B,n,text_dim) -> decoder hidden states (B,n,D) (``stage1.to_offsets`` makes offsets)."""
+        (B,n,text_dim) -> decoder hidden states (B,n,D) (``stage1.to_offsets`` makes offsets).
+
+        ``change``: after a prompt change, per frame (the frame the change began, how far it has
+        eased, 0 to 1), as ``text.transition.PromptTransition.progress`` gives them. The model was
+        trained on clips of one prompt: left alone it keeps the old expression while its windows
+        remember frames made under it (up to 3 s). So as the text feature eases, the attention of
+        Text2Exp and of the decoder to frames from before the change fades by the same amount (a
+        bias of log(1 - eased)); Audio2Con keeps its whole history, the lips theirs."""
         model = self.model
         a2c, t2e, s1 = model.audio2con, model.text2exp, model.stage1
         n = audio.shape[1]
@@ -194,14 +201,30 @@ class FrameStepper:
         terms = [torch.stack([at, tt.expand_as(at)]) for at, tt in zip(audio_terms, text_terms)]  # (2,B,n,D) per layer
         hidden = []
         for i in range(n):
-            out = step_together(pair, self.tokens, [term[:, :, i] for term in terms], self.pair_cache)
-            h = step_together([s1.decoder], ((out[:, :, None] @ self.to_dec).sum(0) + self.dec_bias).transpose(0, 1), None, self.decoder_cache)[0]  # (B,D)
+            key_bias = None if change is None else self._forget(change[0][i], change[1][i])
+            out = step_together(pair, self.tokens, [term[:, :, i] for term in terms], self.pair_cache, None if key_bias is None else key_bias[0])
+            h = step_together([s1.decoder], ((out[:, :, None] @ self.to_dec).sum(0) + self.dec_bias).transpose(0, 1), None, self.decoder_cache, None if key_bias is None else key_bias[1])[0]  # (B,D)
             hidden.append(h)
             self.tokens = h @ self.to_next + self.next_bias
             if progress is not None:
                 progress(i + 1, n)
-        self.frames += n
+            self.frames += 1
         return torch.stack(hidden, 1)
+
+    def _forget(self, began: int, eased: float):
+        """The key biases (Audio2Con/Text2Exp pair, decoder) for the frame about to be made, or
+        None when no frame from before the change is in the window any more."""
+        window = self.model.text2exp.transformer.window
+        past = min(self.frames, window - 1)
+        keys = torch.arange(self.frames - past, self.frames + 1)
+        if began <= keys[0]:
+            return None
+        forget = float(np.log(max(1.0 - eased, 1e-6)))
+        pair = torch.zeros(2, 1, 1, 1, past + 1)
+        pair[1, ..., keys < began] = forget
+        decoder = torch.zeros(1, 1, 1, 1, past + 1)
+        decoder[..., keys < began] = forget
+        return pair, decoder
 
 
 class TwoStageAnimator(Animator):

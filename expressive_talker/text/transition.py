@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
-EASE_S = 0.3  # long enough to read as a change of feeling, short enough to follow a live voice
+# The live path's ease. The model's own dynamics smooth a change further (its face settles over
+# 0.5-3 s, see models.two_stage.FrameStepper); a longer ease only delays it (weights/README.md).
+EASE_S = 0.1
 
 
 def smoothstep(x):
@@ -37,13 +39,18 @@ class PromptTransition:
         return self.features(frame, 1)[0]
 
     def features(self, start: int, n: int) -> np.ndarray:
+        first, eased = self.progress(start, n)
+        out = np.empty((n, len(self.changes[0][2])), np.float32)
+        for k, (at, a, b) in enumerate(self.changes):
+            rows = first == at
+            out[rows] = (1 - eased[rows, None]) * a + eased[rows, None] * b
+        return out
+
+    def progress(self, start: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """For frames start..start+n-1: the frame where the change they belong to began, and how
+        far it has eased (0 to 1; 1 for the first prompt)."""
         frames = np.arange(start, start + n)
         starts = np.array([c[0] for c in self.changes])
-        which = np.searchsorted(starts, frames, side="right") - 1
-        out = np.empty((n, len(self.changes[0][2])), np.float32)
-        for k in np.unique(which):
-            first, a, b = self.changes[k]
-            rows = which == k
-            s = smoothstep((frames[rows] - first) / self.ease_frames)[:, None]
-            out[rows] = (1 - s) * a + s * b
-        return out
+        first = starts[np.searchsorted(starts, frames, side="right") - 1]
+        eased = np.where(first == 0, 1.0, smoothstep((frames - first) / self.ease_frames))
+        return first, eased
