@@ -87,12 +87,12 @@ def test_a_prompt_change_eases_to_the_new_expression(wave):
     for start in range(0, 2 * SR, 320):
         frames += session.push(wave[start : start + 320])
     switch = session.stepper.frames  # the next frame to come out is the first to ease
-    session.set_prompt("happy")
-    assert session.prompt == "happy"
+    session.set_prompt("sad")
+    assert session.prompt == "sad"
     frames += play(session, wave)  # a second sentence in the same stream
     weights = np.stack([f.weights for f in frames])
     assert read_expression(weights[switch - 15 : switch])[0] == "neutral"
-    assert read_expression(weights[switch + 15 : switch + 45])[0] == "happy"
+    assert read_expression(weights[switch + 15 : switch + 45])[0] == "sad"
     # No cut: the largest frame-to-frame step is no larger than the stream's own speech makes.
     vertices = np.concatenate(session.raw_vertices)
     steps = np.linalg.norm(np.diff(vertices, axis=0), axis=-1).max(axis=1)
@@ -191,8 +191,19 @@ def receive(ws, kind, timeout=120):
             raise AssertionError(message["message"])
 
 
+def send_start(ws, **options):
+    """The start message; a server that refused the connection at once may already have closed it
+    (its message still waits to be read)."""
+    from websockets.exceptions import ConnectionClosed
+
+    try:
+        ws.send(json.dumps({"type": "start", "rate": SR, "format": "f32", "prompt": "calm", **options}))
+    except ConnectionClosed:
+        pass
+
+
 def start(ws, **options):
-    ws.send(json.dumps({"type": "start", "rate": SR, "format": "f32", "prompt": "calm", **options}))
+    send_start(ws, **options)
     return receive(ws, "ready")[0]
 
 
@@ -270,15 +281,16 @@ def test_bad_input_gets_one_message_and_costs_nobody_else(app, first, then, mess
 @pytest.mark.slow
 def test_streams_above_the_cap_are_refused_and_the_rest_run(app, wave):
     demo, url = app
-    with connect(url) as a, connect(url) as b:
+    with connect(url) as a:
         start(a)
+        b = connect(url)
         start(b)
-        with connect(url) as c:
-            c.send(json.dumps({"type": "start"}))
+        with b, connect(url) as c:
+            send_start(c)
             assert "busy" in receive(c, "error")[0]["message"]
-        for ws in (a, b):
-            ws.send(wave[:SR].tobytes())
-            assert receive(ws, "frames")[0]["frames"]
+            for ws in (a, b):
+                ws.send(wave[:SR].tobytes())
+                assert receive(ws, "frames")[0]["frames"]
 
 
 @pytest.mark.slow
@@ -286,13 +298,17 @@ def test_a_hundred_connections_at_once(app):
     import asyncio
 
     from websockets.asyncio.client import connect as aconnect
+    from websockets.exceptions import ConnectionClosed
 
     demo, url = app
 
     async def one():
         try:
             async with aconnect(url.replace("http://", "ws://") + "live", open_timeout=60) as ws:
-                await ws.send(json.dumps({"type": "start"}))
+                try:
+                    await ws.send(json.dumps({"type": "start"}))
+                except ConnectionClosed:  # refused at once: its message still waits to be read
+                    pass
                 while True:
                     message = json.loads(await asyncio.wait_for(ws.recv(), 60))
                     if message["type"] in ("ready", "error"):
@@ -318,6 +334,7 @@ def test_a_client_that_vanishes_frees_its_slot_and_memory_stays_flat(app, wave):
     demo, url = app
 
     def vanish():
+        assert wait_for(lambda: demo.live.streams < demo.live.capacity)  # the last one's slot came back
         ws = connect(url)
         start(ws)
         ws.send(wave[:SR].tobytes())
@@ -333,7 +350,6 @@ def test_a_client_that_vanishes_frees_its_slot_and_memory_stays_flat(app, wave):
     before = rss_mb()
     for _ in range(50):
         vanish()
-        assert wait_for(lambda: demo.live.streams < demo.live.capacity)
     assert wait_for(lambda: demo.live.streams == 0)
     assert rss_mb() - before < 50
 
