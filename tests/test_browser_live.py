@@ -238,3 +238,63 @@ def test_the_server_s_refusal_is_shown(app, browser):
     assert page.inner_text("#live-status").startswith("the live face is busy:")
     assert not page.is_disabled("#live-start") and page.is_disabled("#live-stop")
     page.context.close()
+
+
+# Frames pushed into the viewer's live mode as a server sends them: a burst of three every 100 ms
+# for 2 s, then nothing for 600 ms (a stalled server), then 20 frames at once, then bursts again.
+BURSTS = """([names, jaw]) => new Promise((done) => {
+  const live = window.expressiveTalkerViewers['live-viewer'].live;
+  const frame = (i) => { const w = names.map(() => 0); w[jaw] = 0.5 + 0.4 * Math.sin(2 * Math.PI * i / 30); return {t: i / 30, w, head: [0, 0, 0]}; };
+  const pushes = [];
+  let next = 0;
+  const push = (n) => {
+    const frames = Array.from({length: n}, () => frame(next++));
+    live.push(frames);
+    pushes.push({at: performance.now(), newest: (next - 1) / 30});
+  };
+  live.start(names, 30, 0.1);
+  const steps = [...Array(20).fill([100, 3]), [600, 0], [0, 20], ...Array(10).fill([100, 3])];
+  const run = (k) => {
+    if (k === steps.length) return setTimeout(() => { live.stop(); done(pushes); }, 300);
+    const [wait, n] = steps[k];
+    setTimeout(() => { if (n) push(n); run(k + 1); }, wait);
+  };
+  run(0);
+})"""
+
+
+def test_the_live_viewer_plays_bursts_smoothly_never_ahead_and_catches_up(browser, url):
+    """The viewer's jitter buffer alone, fed in the page (no microphone, no model): the face
+    follows the frames' own time at wall-clock speed, is never ahead of the newest frame, jumps
+    forward after a stall, and shows the weights of the moment it is at."""
+    from expressive_talker.face.rig import ARKIT_NAMES
+
+    page = open_live_tab(browser, url)
+    page.wait_for_function(f"() => ({VIEWER})().panels.length === 1")  # the face at rest is drawn
+    pushes = page.evaluate(BURSTS, [list(ARKIT_NAMES), ARKIT_NAMES.index("jawOpen")])
+    trace = page.evaluate(VIEWER)["trace"]
+    assert not page.evaluate(VIEWER)["live"]
+    pushed_at = np.array([p["at"] for p in pushes])
+    newest = np.array([p["newest"] for p in pushes])
+    drawn = [d for d in trace if d["at"] >= pushed_at[0]]
+    assert len(drawn) > 20, "the viewer hardly drew while live"
+    times = np.array([d["time"] for d in drawn])
+    at = np.array([d["at"] for d in drawn])
+    assert np.all(np.diff(times) >= 0)
+    ahead = times - newest[np.searchsorted(pushed_at, at, "right") - 1]
+    assert ahead.max() <= 1e-9
+    # Each pose is the frames' weights at the time shown (linear between frames).
+    for d in drawn:
+        assert abs(d["jawOpen"] - (0.5 + 0.4 * np.sin(2 * np.pi * d["time"]))) < 0.02, d
+    # Along wall time: from one draw to the next the face moves on at least as far as the clock
+    # did, unless it is held at the newest frame, and at most 1.5 times as far (catching up),
+    # unless it jumps because it was more than 0.25 s behind.
+    seen = newest[np.searchsorted(pushed_at, at, "right") - 1]
+    for i in range(1, len(drawn)):
+        step, clock = times[i] - times[i - 1], (at[i] - at[i - 1]) / 1000
+        assert step >= clock - 1e-6 or times[i] == seen[i], (i, step, clock)
+        assert step <= 1.5 * clock + 1e-6 or seen[i] - times[i - 1] > 0.25, (i, step, clock)
+    # After the stall, the 20 frames at once: within two draws the face is at most 0.25 s behind.
+    after = np.nonzero(at > pushed_at[20])[0][:3]
+    assert (newest[20] - times[after[-1]]) <= 0.25 + 1e-9
+    page.context.close()
