@@ -8,8 +8,9 @@ on real speech with known phones (the ``evaluate-lipsync`` folder format). Print
   runs behind the voice by construction (the look-ahead plus half a hop, on average), before any
   computing or network time.
 - ``rest``: each clip followed by 1 s of silence, streamed with the motion layer: the time from
-  the end of its last phone to the first frame whose midline lip gap is at most
-  ``CLOSED_GAP_MM`` and stays so (median and largest over clips).
+  the voice stopping (the end of the last 10 ms whose loudness is within 30 dB of the clip's
+  loudest: the aligner's last phone can end while a word still trails off) to the first frame
+  whose midline lip gap is at most ``CLOSED_GAP_MM`` and stays so (median and largest).
 - ``prompt_switch``: the clips end to end (real voices), streamed with "neutral" and switched
   halfway to each of the 8 emotion words: ``read_expression`` over the next 0.5 s of the raw
   output names the new emotion (share of the 8), and the largest frame-to-frame vertex step of
@@ -42,6 +43,14 @@ def stream(session: LiveSession, wave: np.ndarray, switch_at: float | None = Non
             switch_at = None
         session.push(wave[start : start + CHUNK])
     session.finish()
+
+
+def voice_end(wave: np.ndarray) -> float:
+    """Seconds: the end of the last 10 ms whose loudness is within 30 dB of the loudest 10 ms."""
+    hop = SAMPLE_RATE // 100
+    rms = np.sqrt(np.mean(np.square(wave[: len(wave) // hop * hop].reshape(-1, hop), dtype=np.float64), axis=1))
+    db = 20 * np.log10(np.maximum(rms, 1e-5))
+    return (np.flatnonzero(db >= db.max() - 30)[-1] + 1) * hop / SAMPLE_RATE
 
 
 def _largest_step(vertices: np.ndarray) -> float:
@@ -91,19 +100,16 @@ def evaluate_live(data_dir: str, weights_dir: str | None = None, lookaheads=LOOK
 
     # Rest: lips shut after the voice stops (the motion layer, default look-ahead).
     delays = []
-    for name, _, phones in tqdm(clips, desc="rest in silence", disable=not progress):
-        spoken = [p for p in phones if p[2] != "pau"]
-        if not spoken:
-            continue
+    for name in tqdm(waves, desc="rest in silence", disable=not progress):
         session = LiveSession("neutral", weights_dir=weights_dir)
         stream(session, np.concatenate([waves[name], np.zeros(SAMPLE_RATE, np.float32)]))
         _, weights, _ = session.take()
         shut = gap(weights) <= CLOSED_GAP_MM
-        end = spoken[-1][1]
-        frames = np.arange(len(shut)) / session.fps
-        after = np.flatnonzero(frames >= end)
-        open_after = after[~shut[after]]
-        first_rest = (open_after[-1] + 1) if len(open_after) else after[0]
+        end = voice_end(waves[name])
+        times = np.arange(len(shut)) / session.fps
+        after = np.flatnonzero(times >= end)
+        still_open = after[~shut[after]]
+        first_rest = still_open[-1] + 1 if len(still_open) else after[0]
         delays.append(max(0.0, first_rest / session.fps - end) * 1000)
     result["rest"] = {"clips": len(delays), "median_ms": round(float(np.median(delays)), 1), "max_ms": round(float(np.max(delays)), 1)}
 
