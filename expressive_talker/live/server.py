@@ -130,7 +130,6 @@ async def live_socket(websocket, hub: LiveHub) -> None:
     if not hub.admit():
         await _refuse(websocket, f"the live face is busy: {hub.capacity} streams are running, the most this server holds; try again in a minute", CLOSE_BUSY)
         return
-    session = None
     try:
         try:
             first = await asyncio.wait_for(websocket.receive_text(), START_TIMEOUT_S)
@@ -183,7 +182,10 @@ async def live_socket(websocket, hub: LiveHub) -> None:
                 await _send_reading(websocket, session, read_prompt)
                 continue
             rest = np.concatenate([*pending, decoder.finish()])  # stop: the last frames, the take, and goodbye
-            await _send_frames(websocket, await asyncio.to_thread(session.push, rest) if len(rest) else [])
+            try:
+                await _send_frames(websocket, await asyncio.to_thread(session.push, rest) if len(rest) else [])
+            except InputError as exc:  # past the cap
+                return await _refuse(websocket, str(exc), CLOSE_BAD_DATA)
             await _send_frames(websocket, await asyncio.to_thread(session.finish))
             take = await asyncio.to_thread(hub.save_take, session)
             await websocket.send_json({
