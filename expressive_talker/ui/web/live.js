@@ -286,8 +286,8 @@ class Live {
       this.show(msg.message);
     } else if (msg.type === 'end') {
       this.log.end = msg;
-      this.offerTake(msg);
-      this.finish(s, `Stopped: ${msg.seconds.toFixed(1)} s, ${msg.frames} frames. Your take is below.`);
+      const offered = this.offerTake(msg);
+      this.finish(s, `Stopped: ${msg.seconds.toFixed(1)} s, ${msg.frames} frames.${offered ? ' Your take is below.' : ''}`);
     }
   }
 
@@ -357,7 +357,7 @@ class Live {
       a.dataset.kind = key;
       return a;
     });
-    if (!links.length) return;
+    if (!links.length) return false;
     const title = document.createElement('span');
     title.textContent = 'Your take: ';
     this.takeEl.replaceChildren(title, ...links);
@@ -368,6 +368,7 @@ class Live {
         .then((curves) => viewer.receive({ audio: new URL(take.wav, document.baseURI).href, panels: [{ ...curves, label: '' }], autoplay: false }))
         .catch(() => {}); // the links still work; the viewer keeps the last live pose
     }
+    return true;
   }
 
   state() {

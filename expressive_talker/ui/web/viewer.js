@@ -318,7 +318,9 @@ class Viewer {
     this.panels = [];
     this.live = { columns: new Map(names.map((n, i) => [n, i])), fps, hop: Math.min(hopS || LIVE_HOP_S, LIVE_MAX_LAG_S), frames: [], playhead: null, wall: null, trace: (this.liveTrace = []) };
     this.bar.style.display = 'none'; // no clip to play or scrub while live
+    const live = this.live;
     const go = () => {
+      if (this.live !== live) return; // stopped, or started again, meanwhile
       this.say('Live: the face follows the microphone.');
       this.liveLoop();
     };
@@ -340,10 +342,12 @@ class Viewer {
   }
 
   liveLoop() {
-    // At the frames' own rate: a 60 Hz screen would draw each pose twice for nothing.
+    // At the frames' own rate: a 60 Hz screen would draw each pose twice for nothing. One loop
+    // per live session: it ends when the session does.
+    const live = this.live;
     let last = -Infinity;
     const step = (now) => {
-      if (!this.live) return;
+      if (this.live !== live) return;
       if (now - last >= 1000 / (this.live.fps || 30) - 4) {
         last = now;
         this.draw();
