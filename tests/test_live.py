@@ -101,7 +101,7 @@ def test_a_prompt_change_eases_to_the_new_expression(wave):
 
 def test_the_transition_blends_features_along_time():
     a, b = np.zeros(4, np.float32), np.ones(4, np.float32)
-    transition = PromptTransition(a, fps=30, ease_s=0.3)
+    transition = PromptTransition(a, fps=30, ease_s=0.3, boost=0.0)
     transition.change(b, at_frame=10)
     f = transition.features(0, 30)[:, 0]
     assert (f[:10] == 0).all() and f[19] == 1 and (f[20:] == 1).all()
@@ -109,6 +109,11 @@ def test_the_transition_blends_features_along_time():
     transition.change(a, at_frame=15)  # a change mid-ease starts from where the face is
     g = transition.features(0, 30)[:, 0]
     assert g[15] == pytest.approx(f[15]) and g[-1] == 0
+    # The default change overshoots along the same line, then settles on the new prompt.
+    boosted = PromptTransition(a, fps=30)
+    boosted.change(b, at_frame=10)
+    h = boosted.features(0, 60)[:, 0]
+    assert h.max() > 1.5 and (h[10 + 30 :] == 1).all() and (h[:10] == 0).all()
 
 
 def test_an_empty_prompt_is_refused_and_changes_nothing():
