@@ -188,7 +188,7 @@ class FrameStepper:
         trained on clips of one prompt: left alone it keeps the old expression while its windows
         remember frames made under it (up to 3 s). So as the text feature eases, the attention of
         Text2Exp and of the decoder to frames from before the change fades by the same amount (a
-        bias of log(1 - eased)); Audio2Con keeps its whole history, the lips theirs."""
+        bias of log(1 - eased)). Audio2Con, which moves the lips, keeps its whole history."""
         model = self.model
         a2c, t2e, s1 = model.audio2con, model.text2exp, model.stage1
         n = audio.shape[1]
@@ -201,9 +201,9 @@ class FrameStepper:
         terms = [torch.stack([at, tt.expand_as(at)]) for at, tt in zip(audio_terms, text_terms)]  # (2,B,n,D) per layer
         hidden = []
         for i in range(n):
-            key_bias = None if change is None else self._forget(change[0][i], change[1][i])
-            out = step_together(pair, self.tokens, [term[:, :, i] for term in terms], self.pair_cache, None if key_bias is None else key_bias[0])
-            h = step_together([s1.decoder], ((out[:, :, None] @ self.to_dec).sum(0) + self.dec_bias).transpose(0, 1), None, self.decoder_cache, None if key_bias is None else key_bias[1])[0]  # (B,D)
+            pair_bias, decoder_bias = (None, None) if change is None else self._forget(change[0][i], change[1][i])
+            out = step_together(pair, self.tokens, [term[:, :, i] for term in terms], self.pair_cache, pair_bias)
+            h = step_together([s1.decoder], ((out[:, :, None] @ self.to_dec).sum(0) + self.dec_bias).transpose(0, 1), None, self.decoder_cache, decoder_bias)[0]  # (B,D)
             hidden.append(h)
             self.tokens = h @ self.to_next + self.next_bias
             if progress is not None:
@@ -212,13 +212,13 @@ class FrameStepper:
         return torch.stack(hidden, 1)
 
     def _forget(self, began: int, eased: float):
-        """The key biases (Audio2Con/Text2Exp pair, decoder) for the frame about to be made, or
-        None when no frame from before the change is in the window any more."""
+        """The key biases (Audio2Con/Text2Exp pair, decoder) for the frame about to be made;
+        (None, None) once no frame from before the change is in the window."""
         window = self.model.text2exp.transformer.window
         past = min(self.frames, window - 1)
         keys = torch.arange(self.frames - past, self.frames + 1)
         if began <= keys[0]:
-            return None
+            return None, None
         forget = float(np.log(max(1.0 - eased, 1e-6)))
         pair = torch.zeros(2, 1, 1, 1, past + 1)
         pair[1, ..., keys < began] = forget
