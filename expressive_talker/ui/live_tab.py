@@ -21,8 +21,8 @@ INTRO = (
     "second behind, with the expression you describe. Change the words in the box at any time and the "
     "face moves to the new expression. **Stop** ends the take and offers it: your audio (WAV) and the "
     "animation as JSON, CSV, a Live Link Face take for Unreal, a TalkingHead animation and an animated "
-    "`.glb`. Your browser asks for the microphone only when you press Start; the audio goes to this "
-    "app's own server and nowhere else, which keeps the take for an hour so that you can download it."
+    "`.glb`. Your browser asks for the microphone only when you press Start; the audio goes only to "
+    "this app's own server, which keeps the take for an hour so that you can download it."
 )
 
 TEMPLATE = """
