@@ -94,8 +94,14 @@ def stream_to_url(url: str, wave: np.ndarray, prompt: str, realtime: bool = Fals
         raise InputError(f"could not reach the live route at {address}: {exc}") from None
     log, frames, latency, errors = SendLog(), [], [], []
     with ws:
-        ws.send(json.dumps({"type": "start", "rate": SAMPLE_RATE, "format": "f32", "prompt": prompt, "still": still}))
-        ready = json.loads(ws.recv(timeout=timeout_s))
+        try:
+            ws.send(json.dumps({"type": "start", "rate": SAMPLE_RATE, "format": "f32", "prompt": prompt, "still": still}))
+        except ConnectionClosed:  # refused at once ("busy"): the reason still waits to be read
+            pass
+        try:
+            ready = json.loads(ws.recv(timeout=timeout_s))
+        except ConnectionClosed:
+            raise InputError("the live route closed the stream before it started") from None
         if ready.get("type") != "ready":
             raise InputError(f"the live route said: {ready.get('message', ready)}")
 

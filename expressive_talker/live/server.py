@@ -148,52 +148,60 @@ async def live_socket(websocket, hub: LiveHub) -> None:
             "type": "ready", "fps": session.fps, "names": list(ARKIT_NAMES), "lookahead_ms": round(w.lookahead_s * 1000),
             "hop_ms": round(w.hop_s * 1000), "max_seconds": session.max_seconds, "still": session.still,
         })  # fmt: skip
-        await _send_reading(websocket, session, read_prompt)
+        inbox = _Inbox(websocket)
+        readings = [asyncio.create_task(_send_reading(websocket, session, read_prompt))]
         cpu_start = time.process_time()  # the whole server's CPU: a stream's own cost when it runs alone
         pending, gathered = [], 0  # audio received but not yet pushed
-        while True:
-            try:
-                message = await asyncio.wait_for(websocket.receive(), IDLE_TIMEOUT_S)
-            except asyncio.TimeoutError:
-                return await _refuse(websocket, f"nothing received for {IDLE_TIMEOUT_S:g} s: the stream is closed", CLOSE_POLICY)
-            if message["type"] == "websocket.disconnect":
-                return
-            if message.get("bytes") is not None:
-                try:  # bad audio, or a stream past its cap, ends the stream
-                    pending.append(decoder.decode(message["bytes"]))
-                    gathered += len(pending[-1])
-                    if gathered >= session.samples_before_frames:  # only then is there work: one trip to a worker
-                        samples, pending, gathered = np.concatenate(pending), [], 0
-                        await _send_frames(websocket, await asyncio.to_thread(session.push, samples))
+        try:
+            while True:
+                try:
+                    message = await inbox.next(IDLE_TIMEOUT_S)
+                except asyncio.TimeoutError:
+                    return await _refuse(websocket, f"nothing received for {IDLE_TIMEOUT_S:g} s: the stream is closed", CLOSE_POLICY)
+                if message["type"] == "websocket.disconnect":
+                    return
+                if message.get("bytes") is not None:
+                    try:  # bad audio, or a stream past its cap, ends the stream
+                        for data in [message["bytes"], *inbox.audio_waiting()]:  # behind? take all that came
+                            pending.append(decoder.decode(data))
+                            gathered += len(pending[-1])
+                        if gathered >= session.samples_before_frames:  # only then is there work: one trip to a worker
+                            samples, pending, gathered = np.concatenate(pending), [], 0
+                            await _send_frames(websocket, await asyncio.to_thread(session.push, samples))
+                    except InputError as exc:
+                        return await _refuse(websocket, str(exc), CLOSE_BAD_DATA)
+                    continue
+                try:  # a bad request is answered and changes nothing: the face keeps its prompt
+                    request = _parse(message.get("text") or "")
+                    kind = request.get("type")
+                    if kind == "prompt":
+                        await asyncio.to_thread(session.set_prompt, request.get("text") if isinstance(request.get("text"), str) else "")
+                    elif kind != "stop":
+                        raise InputError(f'unknown message type {kind!r}: send binary PCM, {{"type": "prompt", "text": ...}} or {{"type": "stop"}}')
                 except InputError as exc:
+                    await websocket.send_json({"type": "error", "message": str(exc)})
+                    continue
+                if kind == "prompt":  # the reading follows when it is ready; frames keep flowing
+                    readings.append(asyncio.create_task(_send_reading(websocket, session, read_prompt)))
+                    continue
+                rest = np.concatenate([*pending, decoder.finish()])  # stop: the last frames, the take, and goodbye
+                try:
+                    await _send_frames(websocket, await asyncio.to_thread(session.push, rest) if len(rest) else [])
+                except InputError as exc:  # past the cap
                     return await _refuse(websocket, str(exc), CLOSE_BAD_DATA)
-                continue
-            try:  # a bad request is answered and changes nothing: the face keeps its prompt
-                request = _parse(message.get("text") or "")
-                kind = request.get("type")
-                if kind == "prompt":
-                    await asyncio.to_thread(session.set_prompt, request.get("text") if isinstance(request.get("text"), str) else "")
-                elif kind != "stop":
-                    raise InputError(f'unknown message type {kind!r}: send binary PCM, {{"type": "prompt", "text": ...}} or {{"type": "stop"}}')
-            except InputError as exc:
-                await websocket.send_json({"type": "error", "message": str(exc)})
-                continue
-            if kind == "prompt":
-                await _send_reading(websocket, session, read_prompt)
-                continue
-            rest = np.concatenate([*pending, decoder.finish()])  # stop: the last frames, the take, and goodbye
-            try:
-                await _send_frames(websocket, await asyncio.to_thread(session.push, rest) if len(rest) else [])
-            except InputError as exc:  # past the cap
-                return await _refuse(websocket, str(exc), CLOSE_BAD_DATA)
-            await _send_frames(websocket, await asyncio.to_thread(session.finish))
-            take = await asyncio.to_thread(hub.save_take, session)
-            await websocket.send_json({
-                "type": "end", "seconds": round(session.seconds, 3), "frames": session.stepper.frames, "take": take,
-                "server_cpu_s": round(time.process_time() - cpu_start, 3),
-            })  # fmt: skip
-            await websocket.close(1000)
-            return
+                await _send_frames(websocket, await asyncio.to_thread(session.finish))
+                await asyncio.gather(*readings)
+                take = await asyncio.to_thread(hub.save_take, session)
+                await websocket.send_json({
+                    "type": "end", "seconds": round(session.seconds, 3), "frames": session.stepper.frames, "take": take,
+                    "server_cpu_s": round(time.process_time() - cpu_start, 3),
+                })  # fmt: skip
+                await websocket.close(1000)
+                return
+        finally:
+            inbox.close()
+            for task in readings:
+                task.cancel()
     except WebSocketDisconnect:  # the client vanished: nothing to say, nothing kept
         return
     except Exception:
@@ -201,6 +209,42 @@ async def live_socket(websocket, hub: LiveHub) -> None:
         await _refuse(websocket, "the live stream failed on the server; please start again", 1011)
     finally:
         hub.release()
+
+
+class _Inbox:
+    """Reads the socket in a task of its own, so the server keeps answering the client (its pings
+    included) while a worker computes frames, and sees at once when the client has gone."""
+
+    def __init__(self, websocket):
+        self._messages: collections.deque = collections.deque()
+        self._arrived = asyncio.Event()
+        self._task = asyncio.create_task(self._read(websocket))
+
+    async def _read(self, websocket):
+        while True:
+            message = await websocket.receive()
+            self._messages.append(message)
+            self._arrived.set()
+            if message["type"] == "websocket.disconnect":
+                return
+
+    async def next(self, timeout: float) -> dict:
+        while not self._messages:
+            self._arrived.clear()
+            if self._task.done():  # the reader stopped without a disconnect message: treat it as one
+                return {"type": "websocket.disconnect"}
+            await asyncio.wait_for(self._arrived.wait(), timeout)
+        return self._messages.popleft()
+
+    def audio_waiting(self) -> list[bytes]:
+        """The audio messages already queued behind this one (none past a text message)."""
+        out = []
+        while self._messages and self._messages[0].get("bytes") is not None:
+            out.append(self._messages.popleft()["bytes"])
+        return out
+
+    def close(self) -> None:
+        self._task.cancel()
 
 
 async def _refuse(websocket, message: str, code: int) -> None:
