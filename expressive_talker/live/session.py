@@ -57,8 +57,14 @@ class LiveSession:
         seed: int = 0,
         keep_vertices: bool = False,
     ):
+        from threadpoolctl import threadpool_limits
+
         from .. import pipeline
         from ..audio import get_speech_encoder
+
+        # One BLAS thread for the whole process: OpenBLAS's idle threads spin for about 100 ms
+        # after each call, so small products every hop would keep a core busy doing nothing.
+        threadpool_limits(1, user_api="blas")
         from ..face.rig import load_rig
         from ..models.two_stage import FrameStepper, TwoStageAnimator
 

@@ -88,8 +88,6 @@ def launch(settings: Settings | None = None, **kwargs):
     import logging
     import threading
 
-    from threadpoolctl import threadpool_limits
-
     # The operator's log (a Space's "Logs" tab): our INFO lines, e.g. how long the warm-up took.
     package_log = logging.getLogger("expressive_talker")
     if not package_log.handlers:
@@ -97,10 +95,6 @@ def launch(settings: Settings | None = None, **kwargs):
         handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
         package_log.addHandler(handler)
         package_log.setLevel(logging.INFO)
-    # One BLAS thread: the app's many small matrix products gain nothing from a second one, and
-    # OpenBLAS's idle threads spin for about 100 ms after each call (a live stream's features
-    # every 100 ms would keep a core busy doing nothing).
-    threadpool_limits(1, user_api="blas")
     demo = queue(build_app(settings))
     # Models, encoders and renderers load in the background while the server starts, so the first
     # visitor does not pay for them.
