@@ -84,6 +84,8 @@ def prepare_study(config: StudyConfig, out_dir=None, weights_dir: str = WEIGHTS_
             "id": stimulus.id, "audio": os.path.basename(stimulus.audio), "prompt": stimulus.prompt,
             "methods": list(stimulus.methods), "videos": videos, "weights": {m: versions[m] for m in stimulus.methods},
         })  # fmt: skip
+    # Rendered in a random order: a video's age says nothing about its method.
+    secrets.SystemRandom().shuffle(jobs)
     total = sum(len(s.methods) for s in config.stimuli)
     if progress:
         progress(total - len(jobs), total)

@@ -75,13 +75,48 @@ class Settings:
 VIDEO_EVENTS = {"concurrency_id": "video", "concurrency_limit": None}
 
 
+class FifoTurns:
+    """At most ``n`` holders at a time; the others are served in the order they arrived.
+    (``threading.Semaphore`` wakes an arbitrary waiter, and a loop that releases and takes it again
+    at once, as the study's preparation does, keeps it for good.) A released turn goes straight to
+    the longest waiter, so nobody can take it in between."""
+
+    def __init__(self, n: int):
+        self._free = max(1, n)
+        self._waiters: collections.deque[threading.Event] = collections.deque()
+        self._lock = threading.Lock()
+
+    def acquire(self) -> None:
+        with self._lock:
+            if self._free and not self._waiters:
+                self._free -= 1
+                return
+            turn = threading.Event()
+            self._waiters.append(turn)
+        turn.wait()
+
+    def release(self) -> None:
+        with self._lock:
+            if self._waiters:
+                self._waiters.popleft().set()  # handed over: the count of free turns stays as it is
+            else:
+                self._free += 1
+
+    def __enter__(self):
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+
 class VideoLane:
-    """At most ``concurrency`` video jobs at a time and ``backlog`` more waiting; beyond that a job
-    is refused at once with a plain message."""
+    """At most ``concurrency`` video jobs at a time and ``backlog`` more waiting, served in order
+    of arrival; beyond that a job is refused at once with a plain message."""
 
     def __init__(self, concurrency: int, backlog: int):
         self.backlog = backlog
-        self._running = threading.BoundedSemaphore(max(1, concurrency))
+        self._running = FifoTurns(concurrency)
         self._admitted = max(1, concurrency) + max(0, backlog)
         self._count = 0
         self._lock = threading.Lock()
@@ -106,8 +141,9 @@ class VideoLane:
 
         return wrapper
 
-    def turn(self):
-        """A turn to render outside the queue (the default study's videos), not counted in the backlog."""
+    def turn(self) -> FifoTurns:
+        """A turn to render outside the queue (the default study's videos, one turn per video), not
+        counted in the backlog: a visitor waits at most for the one study video being made."""
         return self._running
 
 
