@@ -19,6 +19,7 @@ import numpy as np
 
 from .. import pipeline
 from ..errors import InputError, RenderError
+from ..state import state_path
 from ..export.curves import curves_doc
 from .examples import DEFAULT_STUDY
 
@@ -51,7 +52,9 @@ class Settings:
     video_size: int = field(default_factory=lambda: int(_env_float("EXPRESSIVE_TALKER_VIDEO_SIZE", 512)))
     compare_size: int = field(default_factory=lambda: int(_env_float("EXPRESSIVE_TALKER_COMPARE_SIZE", 384)))
     still_size: int = 256
-    output_dir: str = field(default_factory=lambda: os.environ.get("EXPRESSIVE_TALKER_OUTPUTS") or os.path.join(tempfile.gettempdir(), "expressive_talker_outputs"))
+    output_dir: str = field(default_factory=lambda: os.environ.get("EXPRESSIVE_TALKER_OUTPUTS") or state_path("outputs"))
+    # Gradio's cache of the Generate tab's examples (GRADIO_EXAMPLES_CACHE, if set, wins).
+    examples_cache: str = field(default_factory=lambda: os.environ.get("GRADIO_EXAMPLES_CACHE") or state_path("examples-cache"))
     output_ttl_s: float = field(default_factory=lambda: _env_float("EXPRESSIVE_TALKER_OUTPUT_TTL", 3600.0))
     # A busy public Space fills its disk within the TTL (about 4.5 MB a Generate): the oldest
     # outputs go first beyond this many MB.
@@ -67,6 +70,10 @@ class Settings:
     results_token: str = field(default_factory=lambda: os.environ.get("EXPRESSIVE_TALKER_RESULTS_TOKEN", ""))
     results_public: bool = field(default_factory=lambda: os.environ.get("EXPRESSIVE_TALKER_RESULTS_PUBLIC", "") == "1")
     study_rate: int = field(default_factory=lambda: int(_env_float("EXPRESSIVE_TALKER_STUDY_RATE", 60)))
+    # New participants an hour from one network address and from one browser session (or API
+    # client); 0 = no cap. An honest participant joins once.
+    study_joins_per_address: int = field(default_factory=lambda: int(_env_float("EXPRESSIVE_TALKER_STUDY_JOINS_PER_ADDRESS", 30)))
+    study_joins_per_session: int = field(default_factory=lambda: int(_env_float("EXPRESSIVE_TALKER_STUDY_JOINS_PER_SESSION", 3)))
 
 
 # Video events share one Gradio lane with no limit of its own: ``VideoLane`` caps the backlog and
