@@ -317,18 +317,19 @@ def build_vote_tab(backend: StudyBackend) -> dict:
     submit_outputs = [*radios, submit, recorded, next_button]
     submit.click(one_line_errors(on_submit, len(submit_outputs)), [participant, pair_id, vote_id, *radios], submit_outputs, **ui)
     next_button.click(one_line_errors(on_next, len(pair_outputs)), [participant], pair_outputs, **ui)
-    # "multiple": the two videos may end at the same moment, and each report counts. One at a time,
-    # in order, so that the last answer to reach the page is the one that knows both sides; then
-    # Submit is worked out from the answers and sides as they are by then.
-    videos.ended(
-        one_line_errors(on_ended, 1), [participant, pair_id], played, show_progress="hidden", trigger_mode="multiple",
-        api_visibility="private", concurrency_id="study-watched", concurrency_limit=1,
-    ).then(ready_update, [*radios, played], submit, api_visibility="private", queue=False, show_progress="hidden")  # fmt: skip
+    # Submit opens once the three answers are given and both videos have ended. The reports of
+    # "ended" ("multiple": both videos may end at once, and each counts) and every change of an
+    # answer go through one lane, one at a time in the order they happened, so that the last word
+    # on Submit is worked out from the answers and the sides as they are by then.
+    in_order = {"api_visibility": "private", "show_progress": "hidden", "concurrency_id": "study-submit", "concurrency_limit": 1}
+    videos.ended(one_line_errors(on_ended, 1), [participant, pair_id], played, trigger_mode="multiple", **in_order).then(
+        ready_update, [*radios, played], submit, **in_order
+    )
     timer.tick(one_line_errors(on_load, len(load_outputs)), [participant], load_outputs, show_progress="hidden", **ui)
     # Start waits for consent, as Submit waits for both videos and all three answers (the server checks them again).
     agree.change(lambda yes: (gr.update(interactive=bool(yes)), gr.update(visible=not yes)), agree, [start, hint], api_visibility="private", queue=False, show_progress="hidden")
     for radio in radios:
-        radio.change(ready_update, [*radios, played], submit, api_visibility="private", queue=False, show_progress="hidden")
+        radio.change(ready_update, [*radios, played], submit, trigger_mode="multiple", **in_order)
     return {
         "fn": one_line_errors(on_load, len(load_outputs)), "inputs": [participant], "outputs": load_outputs,
         "js": f"() => localStorage.getItem('{STORAGE_KEY}') || ''", **ui,
