@@ -360,11 +360,15 @@ def build_parser() -> argparse.ArgumentParser:
     live.add_argument("--quiet", action="store_true", help="no progress bars")
     live.set_defaults(run=_evaluate_live)
 
+    bundle = commands.add_parser("space-bundle", help="the folder a Hugging Face Space is made from, checked against the Space rules (prints JSON)")
+    bundle.add_argument("out", help="a new (or empty) folder")
+    bundle.set_defaults(run=_space_bundle)
+
     study = commands.add_parser("study", help="the user study: prepare its videos, report its votes")
     study_commands = study.add_subparsers(dest="study_command", required=True)
     prepare = study_commands.add_parser("prepare", help="render every video a study file lists (what is missing)")
     prepare.add_argument("--config", required=True, help="study file, JSON or YAML (see README: User study)")
-    prepare.add_argument("--out", help="prepared study folder (default: the file's 'out', else data/study or /data/study)")
+    prepare.add_argument("--out", help="prepared study folder (default: the file's 'out', else study/ in the app's state folder)")
     prepare.add_argument("--weights", help="weights folder (default: weights/ or EXPRESSIVE_TALKER_WEIGHTS)")
     prepare.add_argument("--quiet", action="store_true", help="no progress bar")
     prepare.set_defaults(run=_study_prepare)
@@ -435,6 +439,16 @@ def _evaluate_live(args) -> None:
 
     lookaheads = [float(x) / 1000 for x in args.lookahead_ms.split(",") if x]
     print(write_json(evaluate_live(args.data, args.weights, lookaheads, progress=not args.quiet), args.json))
+
+def _space_bundle(args) -> None:
+    import json
+
+    from .space import space_bundle
+
+    result = space_bundle(args.out)
+    print(json.dumps(result, indent=2))
+    if result["problems"]:
+        raise InputError(f"the bundle in {args.out} breaks a Space rule: {result['problems'][0]}")
 
 
 def main(argv=None) -> int:

@@ -1,6 +1,7 @@
 import os
 import subprocess
 import sys
+import tempfile
 
 import pytest
 
@@ -12,6 +13,10 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 # No default study rendering in the background of every app a test builds; the tests of the
 # default study ask for it in their Settings.
 os.environ["EXPRESSIVE_TALKER_DEFAULT_STUDY"] = ""
+# The app's state (study, votes, example cache, outputs) in a folder of this run, not the user's
+# home; the speech-feature cache stays shared between runs (it only saves time).
+os.environ["EXPRESSIVE_TALKER_HOME"] = tempfile.mkdtemp(prefix="expressive-talker-tests-")
+os.environ.setdefault("EXPRESSIVE_TALKER_CACHE", os.path.join(os.path.expanduser("~/.cache"), "expressive_talker"))
 
 
 @pytest.fixture(scope="session")

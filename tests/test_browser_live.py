@@ -48,15 +48,14 @@ def speech_wav(tmp_path_factory):
 def app(tmp_path_factory):
     """The app with the shipped weights (random tiny ones barely move the jaw) and its live route."""
     from expressive_talker.ui import Settings, build_app, queue
-    from expressive_talker.ui.app import add_live_route
+    from expressive_talker.ui.app import app_kwargs
 
     root = tmp_path_factory.mktemp("live")
     demo = queue(build_app(Settings(weights_dir=WEIGHTS_DIR, video_size=256, output_dir=str(root / "outputs"))))
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, ssr_mode=False, quiet=True)
-    add_live_route(demo)
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, ssr_mode=False, quiet=True, app_kwargs=app_kwargs(demo))
     # The live path warmed up as launch() does (its encoder, VAD, first-call compiles), so the
     # first stream is timed like any other.
     from expressive_talker.live import LiveSession

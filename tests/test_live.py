@@ -162,15 +162,14 @@ def test_bad_pcm_gets_one_clear_message(rate, fmt, data, message):
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
     from expressive_talker.ui import Settings, build_app, queue
-    from expressive_talker.ui.app import add_live_route
+    from expressive_talker.ui.app import app_kwargs
 
     root = tmp_path_factory.mktemp("live-app")
     demo = queue(build_app(Settings(weights_dir=WEIGHTS_DIR, output_dir=str(root / "outputs"), live_streams=2)))
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, ssr_mode=False, quiet=True)
-    add_live_route(demo)
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, ssr_mode=False, quiet=True, app_kwargs=app_kwargs(demo))
     try:
         yield demo, f"http://127.0.0.1:{port}/"
     finally:

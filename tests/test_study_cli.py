@@ -2,6 +2,7 @@
 
 import csv
 import json
+import uuid
 import os
 import subprocess
 import sys
@@ -55,7 +56,9 @@ def test_report_writes_table3_json_and_the_votes_csv(prepared, tmp_path, request
         pid = study.join(True, age)
         for _ in range(2):
             pair = study.next_pair(pid)
-            study.vote(pid, pair["pair_id"], "left", "equal", "right")
+            for side in ("left", "right"):  # as the page reports them (the videos' length is not waited out here)
+                store.mark_watched(pid, pair["pair_id"], side)
+            study.vote(pid, pair["pair_id"], "left", "equal", "right", uuid.uuid4().hex)
     last = store.vote_rows()[-1]
     store.close()
     result = run("report", "--db", url, "--json", tmp_path / "report.json", "--csv", tmp_path / "votes.csv", "--bootstrap", 50)

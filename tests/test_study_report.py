@@ -63,3 +63,22 @@ def test_a_method_that_never_wins_keeps_a_finite_strength():
     rows = [vote(f"p{i}", "ours", "expclip", "left") for i in range(5)]
     bt = make_report(rows, samples=50)["bradley_terry"]["overall"]
     assert 0 < bt["expclip"]["strength"] < bt["ours"]["strength"] < 1
+
+
+def test_the_report_shows_votes_per_participant_and_flags_outliers():
+    rows = []
+    for person in ("p1", "p2", "p3", "p4"):  # honest: mixed answers, three pairs each
+        for k, choice in enumerate(("left", "equal", "right")):
+            rows += [vote(person, "ours", "expclip", choice, c, shown=f"{person}-{k}") for c in ("lip", "expression", "overall")]
+    for k in range(3):  # always "left", whatever is shown
+        rows += [vote("lazy", "ours", "expclip", "left", c, shown=f"lazy-{k}") for c in ("lip", "expression", "overall")]
+    for k in range(12):  # four times as many ballots as anyone else
+        rows += [vote("busy", "ours", "expclip", ("left", "right")[k % 2], c, shown=f"busy-{k}") for c in ("lip", "expression", "overall")]
+    report = make_report(rows, samples=20)
+    counts = {p["participant_id"]: (p["votes"], p["ballots"]) for p in report["per_participant"]}
+    assert counts == {"p1": (9, 3), "p2": (9, 3), "p3": (9, 3), "p4": (9, 3), "lazy": (9, 3), "busy": (36, 12)}
+    assert report["per_participant"][0]["participant_id"] == "busy"  # most votes first
+    flags = {p["participant_id"]: p["flags"] for p in report["per_participant"]}
+    assert flags["lazy"] == ["answered left to every question"]
+    assert flags["busy"] == ["12 ballots where the median participant has 3"]
+    assert sorted(report["outliers"]) == ["busy", "lazy"]

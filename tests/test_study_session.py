@@ -2,6 +2,7 @@
 no rendering needed."""
 
 import json
+import uuid
 from collections import Counter
 
 import pytest
@@ -41,11 +42,13 @@ def run_participant(study, pid):
             return seen, sides, pair
         assert pair["index"] == len(seen) + 1 and pair["total"] == 15
         assert study.next_pair(pid)["pair_id"] == pair["pair_id"]  # shown again until voted on
-        ack = study.vote(pid, pair["pair_id"], "left", "equal", "right")
+        for side in ("left", "right"):
+            study.watched(pid, pair["pair_id"], side)
+        ack = study.vote(pid, pair["pair_id"], "left", "equal", "right", uuid.uuid4().hex)
         assert set(ack) == {"recorded", "vote_id", "duplicate", "pair_id", "choices"}  # blind: no method in it
         vote = study.store.vote_rows()[-1]  # what the server knows and the participant does not
         assert vote["shown_id"] == pair["pair_id"]
-        assert pair["left_video"].endswith(study.stimuli[vote["stimulus_id"]]["videos"][vote["left_method"]])
+        assert "videos/" + pair["left_video"] == study.stimuli[vote["stimulus_id"]]["videos"][vote["left_method"]]  # a name, no server path
         seen.append((vote["stimulus_id"], frozenset((vote["left_method"], vote["right_method"]))))
         sides[vote["left_method"]] += 1
 
@@ -78,7 +81,24 @@ def test_consent_is_required_and_votes_are_checked(tmp_path, store):
         study.vote(pid, pair, None, "left", "")
     with pytest.raises(InputError, match="expression must be one of"):
         study.vote(pid, pair, "left", "LEFT", "left")
+    with pytest.raises(InputError, match="vote_id is missing: send 32 lowercase hex digits"):
+        study.vote(pid, pair, "left", "left", "left", "")
+    # A vote counts once both videos have played to the end, and not before.
+    with pytest.raises(InputError, match="play both videos to the end before voting \\(not yet: left and right\\)"):
+        study.vote(pid, pair, "left", "left", "left", uuid.uuid4().hex)
+    assert study.watched(pid, pair, "right") == {"pair_id": pair, "watched": ["right"]}
+    with pytest.raises(InputError, match="not yet: left\\)"):
+        study.vote(pid, pair, "left", "left", "left", uuid.uuid4().hex)
+    with pytest.raises(InputError, match="side must be 'left' or 'right'"):
+        study.watched(pid, pair, "top")
+    with pytest.raises(InputError, match="unknown pair_id for this participant"):
+        study.watched(study.join(True), pair, "left")  # someone else's pair
+    # Played sooner than the video lasts: refused (the store is told how long it lasts).
+    with pytest.raises(InputError, match="the left video has not had time to play to the end"):
+        store.mark_watched(pid, pair, "left", min_seconds=60)
     assert store.counts()["votes"] == 0
+    study.watched(pid, pair, "left")
+    assert study.vote(pid, pair, "left", "left", "left", uuid.uuid4().hex)["recorded"]
 
 
 def test_the_default_study_is_the_examples_with_every_method():

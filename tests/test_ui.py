@@ -1,6 +1,7 @@
 """The demo served for real on loopback: every endpoint through gradio_client, user mistakes
 as errors, and the server still answering after them. Runs on a tiny untrained model."""
 
+import json
 import socket
 
 import numpy as np
@@ -254,3 +255,31 @@ def test_progress_walks_through_the_five_stages_in_order(tmp_path):
         progress=lambda stage, done: seen.append(stage) if not seen or seen[-1] != stage else None, weights_dir=str(weights),
     )  # fmt: skip
     assert seen == list(STAGES) == ["decode", "features", "animate", "render", "encode"]
+
+
+FILE = {"_type": "gradio.FileData"}
+
+
+@pytest.mark.parametrize(
+    "audio",
+    ["", 123, [1, 2], {"path": "/etc/passwd", "meta": FILE}, {"path": "../../../etc/passwd", "meta": FILE},
+     {"path": "https://example.com/speech.wav", "url": "https://example.com/speech.wav", "meta": FILE}],
+    ids=["empty", "number", "list", "server-path", "dot-dot", "url"],
+)  # fmt: skip
+def test_refused_api_inputs_get_one_sentence_saying_what_to_send(app, audio):
+    """Inputs Gradio refuses before the app's code runs answered ``error: null``; now one sentence."""
+    import httpx
+
+    client, _ = app
+    base = client.src.rstrip("/")
+    for api in ("animate", "generate"):
+        event = httpx.post(f"{base}/gradio_api/call/{api}", json={"data": [audio, "happy", "ours", False]}).json()["event_id"]
+        stream = httpx.get(f"{base}/gradio_api/call/{api}/{event}", timeout=60).text
+        assert stream.startswith("event: error"), stream
+        message = json.loads(stream.split("data: ", 1)[1].splitlines()[0])["error"]
+        assert message.startswith("Speech: upload the file to this server first and send what the upload returned (gradio_client: handle_file("), message
+        assert "passwd" not in message and "Traceback" not in message
+    # Too few inputs: which ones the endpoint takes.
+    event = httpx.post(f"{base}/gradio_api/call/animate", json={"data": [None]}).json()["event_id"]
+    stream = httpx.get(f"{base}/gradio_api/call/animate/{event}", timeout=60).text
+    assert "this endpoint takes 4 inputs (Speech, Expression, Method, Still face) and got 1" in stream

@@ -19,10 +19,10 @@ from .io import SAMPLE_RATE
 
 
 def default_cache_dir() -> Path:
-    root = os.environ.get("EXPRESSIVE_TALKER_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "expressive_talker"
-    )
-    return Path(root) / "features"
+    """``EXPRESSIVE_TALKER_CACHE``, else ``cache`` in the app's state folder (``expressive_talker.state``)."""
+    from ..state import state_path
+
+    return Path(os.environ.get("EXPRESSIVE_TALKER_CACHE") or state_path("cache")) / "features"
 
 
 def audio_hash(wave: np.ndarray) -> str:

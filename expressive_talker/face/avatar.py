@@ -55,6 +55,14 @@ class AvatarMorphs:
         return {"bindings": bindings, "found": self.found, "missing": self.missing, "turn": self.turn_deg}
 
 
+# Limits checked before the JSON is parsed: a hostile file must not take the server's memory (a
+# million tiny objects take ~100 MB). Real avatars stay far below: a VRoid or Ready Player Me
+# avatar's JSON is a few hundred KB with some 10,000 objects. Nesting is bounded by the parser
+# itself (RecursionError past ~1,000 levels, where an avatar has about ten).
+MAX_JSON_BYTES = 16 << 20
+MAX_JSON_CONTAINERS = 250_000  # objects and arrays, counted by their opening brackets (strings included: a safe overcount)
+
+
 def _gltf_json(path: str) -> dict:
     name = os.path.basename(path)
     try:
@@ -65,11 +73,21 @@ def _gltf_json(path: str) -> dict:
             version, _length, chunk_length, chunk_type = struct.unpack("<IIII", header[4:])
             if version != 2 or chunk_type != 0x4E4F534A:  # "JSON"
                 raise InputError(f"{name} is not a glTF 2.0 binary file (the viewer reads glTF 2.0 .glb and .vrm)")
-            doc = json.loads(f.read(chunk_length))
+            size = os.fstat(f.fileno()).st_size
+            if chunk_length > size - 20:
+                raise InputError(f"{name} is cut short or damaged: its header announces {chunk_length:,} bytes of JSON in a file of {size:,} bytes")
+            if chunk_length > MAX_JSON_BYTES:
+                raise InputError(f"{name} has {chunk_length / 1e6:.0f} MB of glTF JSON; the viewer reads avatars with at most {MAX_JSON_BYTES >> 20} MB")
+            raw = f.read(chunk_length)
+        if raw.count(b"{") + raw.count(b"[") > MAX_JSON_CONTAINERS:
+            raise InputError(f"{name} describes more than {MAX_JSON_CONTAINERS:,} glTF objects: export the avatar with fewer meshes and nodes")
+        doc = json.loads(raw)
     except FileNotFoundError:
         raise InputError(f"avatar file not found: {path}") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"{name} could not be read as glTF: {exc}") from None
+    except RecursionError:
+        raise InputError(f"{name} nests its glTF JSON too deeply to be an avatar: export it again as .glb or .vrm") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        raise InputError(f"{name} could not be read as glTF: its JSON part is damaged; export the avatar again as .glb or .vrm") from None
     if not isinstance(doc, dict):
         raise InputError(f"{name} could not be read as glTF: its JSON is not an object")
     return doc

@@ -47,6 +47,13 @@ def weights_version(method: str, weights_dir: str = WEIGHTS_DIR) -> str:
     return _file_hash(path)[:12]
 
 
+def _seconds(audio: str) -> float:
+    """How long the stimulus's videos play (their audio's length)."""
+    from ..audio import SAMPLE_RATE, load_audio
+
+    return round(len(load_audio(audio)) / SAMPLE_RATE, 2)
+
+
 def _secret(out_dir: str) -> str:
     """The naming key of an earlier preparation in ``out_dir`` (so a rerun finds its videos), or a new one."""
     try:
@@ -81,9 +88,11 @@ def prepare_study(config: StudyConfig, out_dir=None, weights_dir: str = WEIGHTS_
             if not os.path.isfile(os.path.join(out_dir, videos[method])):
                 jobs.append((stimulus, method, videos[method]))
         entries.append({
-            "id": stimulus.id, "audio": os.path.basename(stimulus.audio), "prompt": stimulus.prompt,
+            "id": stimulus.id, "audio": os.path.basename(stimulus.audio), "prompt": stimulus.prompt, "seconds": _seconds(stimulus.audio),
             "methods": list(stimulus.methods), "videos": videos, "weights": {m: versions[m] for m in stimulus.methods},
         })  # fmt: skip
+    # Rendered in a random order: a video's age says nothing about its method.
+    secrets.SystemRandom().shuffle(jobs)
     total = sum(len(s.methods) for s in config.stimuli)
     if progress:
         progress(total - len(jobs), total)

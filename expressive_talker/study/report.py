@@ -107,11 +107,37 @@ def bradley_terry(rows: list[dict], samples: int = BOOTSTRAP_SAMPLES, seed: int 
     return out
 
 
+def per_participant(rows: list[dict]) -> list[dict]:
+    """Votes and ballots (pairs judged) of each participant, most first, with the reasons a
+    participant stands out: the same answer to every question of 3 or more ballots (answering
+    without looking), or more ballots than the median participant plus 3 median deviations."""
+    people: dict[str, dict] = {}
+    for r in rows:
+        p = people.setdefault(r["participant_id"], {"participant_id": r["participant_id"], "votes": 0, "ballots": set(), "choices": set()})
+        p["votes"] += 1
+        p["ballots"].add(r["shown_id"])
+        p["choices"].add(r["choice"])
+    ballots = np.array([len(p["ballots"]) for p in people.values()] or [0])
+    median = float(np.median(ballots))
+    spread = max(1.0, float(np.median(np.abs(ballots - median))))
+    out = []
+    for p in people.values():
+        n = len(p["ballots"])
+        flags = []
+        if n >= 3 and len(p["choices"]) == 1:
+            flags.append(f"answered {next(iter(p['choices']))} to every question")
+        if n > median + 3 * spread:
+            flags.append(f"{n} ballots where the median participant has {median:g}")
+        out.append({"participant_id": p["participant_id"], "votes": p["votes"], "ballots": n, "flags": flags})
+    return sorted(out, key=lambda p: (-p["votes"], p["participant_id"]))
+
+
 def make_report(rows: list[dict], samples: int = BOOTSTRAP_SAMPLES, seed: int = 0) -> dict:
     """The whole report from ``StudyStore.vote_rows()``: ``votes`` (one per criterion answered),
-    ``participants`` (who voted at least once), ``pairs_judged``, demographics, Table 3 and
-    Bradley–Terry."""
+    ``participants`` (who voted at least once), ``pairs_judged``, demographics, votes per
+    participant with the ``outliers`` among them (``per_participant``), Table 3 and Bradley–Terry."""
     people = {r["participant_id"]: r for r in rows}
+    voters = per_participant(rows)
     return {
         "votes": len(rows),
         "participants": len(people),
@@ -121,6 +147,8 @@ def make_report(rows: list[dict], samples: int = BOOTSTRAP_SAMPLES, seed: int = 
             "age_range": dict(Counter(p["age_range"] or "not given" for p in people.values())),
             "background": dict(Counter(p["background"] or "not given" for p in people.values())),
         },
+        "per_participant": voters,
+        "outliers": [p["participant_id"] for p in voters if p["flags"]],
         "table3": table3(rows),
         "bradley_terry": bradley_terry(rows, samples, seed),
         "bootstrap": {"samples": samples, "resampled": "participants", "interval": 0.95},

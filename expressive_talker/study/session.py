@@ -17,7 +17,7 @@ import secrets
 from ..errors import InputError
 from ..pipeline import METHOD_LABELS
 from .prepare import read_manifest
-from .store import CRITERIA, StudyStore, pair_key
+from .store import CRITERIA, StudyStore, check_choices, check_demographics, pair_key
 from .report import method_pairs
 
 QUESTIONS = {
@@ -42,10 +42,14 @@ class Study:
         # Every comparison of the study: (stimulus id in the store, method a, method b).
         self.pairs = [(sid, a, b) for sid, s in self.stimuli.items() for a, b in method_pairs(s["methods"])]
 
-    def join(self, consent: bool, age_range: str | None = None, background: str | None = None) -> str:
-        """A new participant id, once they have agreed to the consent text."""
+    def join(self, consent: bool, age_range: str | None = None, background: str | None = None, admit=None) -> str:
+        """A new participant id, once they have agreed to the consent text. ``admit()``, called
+        once the answers are valid, may refuse the join (the app's caps per client)."""
         if consent is not True:
             raise InputError("please read the consent text and tick the box to agree before starting")
+        check_demographics(age_range, background)
+        if admit is not None:
+            admit()
         return self.store.add_participant(age_range, background)
 
     def _order(self, participant_id: str) -> list[tuple[str, str, str]]:
@@ -83,7 +87,16 @@ class Study:
         }  # fmt: skip
 
     def video(self, stimulus: dict, method: str) -> str:
-        return os.path.join(self.folder, stimulus["videos"][method])
+        """The video's file name in the served videos folder (a keyed hash: it names no method)."""
+        return os.path.basename(stimulus["videos"][method])
+
+    def watched(self, participant_id: str, pair_id: str, side) -> dict:
+        """The participant's page played the ``side`` ("left" or "right") video of a pair to the
+        end. Refused until the video's length has passed since the pair was shown. A vote on the
+        pair is accepted once both sides are reported. Returns ``{"pair_id", "watched": [sides]}``."""
+        shown = self.store.shown_pair(participant_id, pair_id)  # checks both ids
+        seconds = float(self.stimuli.get(shown["stimulus_id"], {}).get("seconds", 0.0))
+        return {"pair_id": pair_id, "watched": self.store.mark_watched(participant_id, pair_id, side, seconds)}
 
     def vote(self, participant_id: str, pair_id: str, lip, expression, overall, vote_id: str | None = None) -> dict:
         """Store the three answers (each left, equal or right) under the client's ``vote_id`` (a
@@ -93,5 +106,12 @@ class Study:
         missing = [c for c in CRITERIA if answers[c] in (None, "")]
         if missing:
             raise InputError(f"answer all three questions before submitting; missing: {', '.join(missing)}")
-        ack = self.store.record(participant_id, pair_id, answers, vote_id or None)  # checks every id and answer
+        check_choices(answers)
+        self.store.shown_pair(participant_id, pair_id)  # checks both ids
+        if not vote_id:
+            raise InputError("vote_id is missing: send 32 lowercase hex digits you pick for this vote (uuid4().hex), the same ones again if you retry it")
+        unplayed = [side for side in ("left", "right") if side not in self.store.watched_sides(pair_id)]
+        if unplayed:
+            raise InputError(f"play both videos to the end before voting (not yet: {' and '.join(unplayed)}); a script reports each with study_watched")
+        ack = self.store.record(participant_id, pair_id, answers, vote_id)  # checks every id and answer
         return {k: ack[k] for k in ("recorded", "vote_id", "duplicate", "pair_id", "choices")}

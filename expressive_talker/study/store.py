@@ -23,6 +23,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from .. import __version__
 from ..errors import InputError
+from ..state import state_dir
 
 # The paper's three questions (Table 3) and the three answers to each.
 CRITERIA = ("lip", "expression", "overall")
@@ -59,6 +60,13 @@ shown = sa.Table(
     sa.Column("right_method", sa.String(64), nullable=False),
     sa.Column("created", sa.DateTime, nullable=False),
 )  # fmt: skip
+watched = sa.Table(
+    "watched", metadata,  # a video of a shown pair that the participant's page played to the end
+    sa.Column("shown_id", sa.String(32), sa.ForeignKey("shown.id"), primary_key=True),
+    sa.Column("side", sa.String(8), primary_key=True),  # left or right
+    sa.Column("time", sa.DateTime, nullable=False),  # UTC
+)  # fmt: skip
+SIDES = ("left", "right")
 votes = sa.Table(
     "votes", metadata,  # one row per criterion answered
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
@@ -81,8 +89,8 @@ votes = sa.Table(
 
 
 def data_dir() -> str:
-    """``/data`` where it exists (a Space's persistent storage), else ``./data``."""
-    return "/data" if os.path.isdir("/data") else os.path.abspath("data")
+    """The app's state folder (``expressive_talker.state``): /data on a Space with persistent storage."""
+    return state_dir()
 
 
 def default_db_url() -> str:
@@ -116,6 +124,15 @@ def check_choices(choices: Mapping[str, str]) -> dict[str, str]:
         if choice not in CHOICES:
             raise InputError(f"{criterion} must be one of {', '.join(CHOICES)}, got {str(choice)[:40]!r}")
     return dict(choices)
+
+
+def check_demographics(age_range, background) -> tuple[str | None, str | None]:
+    age_range, background = age_range or None, background or None
+    if age_range is not None and age_range not in AGE_RANGES:
+        raise InputError(f"age range must be one of {', '.join(AGE_RANGES)} (or left empty)")
+    if background is not None and background not in BACKGROUNDS:
+        raise InputError(f"background must be one of {', '.join(BACKGROUNDS)} (or left empty)")
+    return age_range, background
 
 
 def _sqlite_engine(url: sa.URL) -> sa.Engine:
@@ -184,11 +201,7 @@ class StudyStore:
 
     def add_participant(self, age_range: str | None = None, background: str | None = None) -> str:
         """A participant who gave consent; demographics are optional (None or '')."""
-        age_range, background = age_range or None, background or None
-        if age_range is not None and age_range not in AGE_RANGES:
-            raise InputError(f"age range must be one of {', '.join(AGE_RANGES)} (or left empty)")
-        if background is not None and background not in BACKGROUNDS:
-            raise InputError(f"background must be one of {', '.join(BACKGROUNDS)} (or left empty)")
+        age_range, background = check_demographics(age_range, background)
         pid = new_id()
         with self.engine.begin() as c:
             c.execute(participants.insert().values(id=pid, created=_now(), age_range=age_range, background=background, app_version=__version__))
@@ -236,6 +249,41 @@ class StudyStore:
             shown_id = new_id()
             c.execute(shown.insert().values(id=shown_id, participant_id=participant_id, stimulus_id=stimulus_id, left_method=left, right_method=right, created=_now()))
         return shown_id
+
+    def shown_pair(self, participant_id: str, pair_id: str) -> dict:
+        """The pair shown to this participant under ``pair_id``; ``InputError`` for any other id."""
+        check_id(participant_id, "participant id")
+        check_id(pair_id, "pair_id")
+        with self.engine.connect() as c:
+            row = c.execute(sa.select(shown).where(shown.c.id == pair_id)).first()
+        if row is None or row.participant_id != participant_id:
+            raise InputError("unknown pair_id for this participant: ask study_next for a pair first")
+        return row._asdict()
+
+    def mark_watched(self, participant_id: str, pair_id: str, side: str, min_seconds: float = 0.0) -> list[str]:
+        """Record that the participant played the ``side`` video of a pair shown to them to the end;
+        refused when less than ``min_seconds`` (the video's length) passed since it was shown.
+        Returns the sides played so far."""
+        check_id(participant_id, "participant id")
+        check_id(pair_id, "pair_id")
+        if side not in SIDES:
+            raise InputError(f"side must be 'left' or 'right', got {str(side)[:40]!r}")
+        now = _now()
+        with self.engine.begin() as c:
+            pair = c.execute(sa.select(shown.c.participant_id, shown.c.created).where(shown.c.id == pair_id)).first()
+            if pair is None or pair.participant_id != participant_id:
+                raise InputError("unknown pair_id for this participant: ask study_next for a pair first")
+            if (now - pair.created).total_seconds() < min_seconds:
+                raise InputError(f"the {side} video has not had time to play to the end: play it through ({min_seconds:.0f} s), then report it")
+            if c.execute(sa.select(watched.c.side).where(watched.c.shown_id == pair_id, watched.c.side == side)).first() is None:
+                c.execute(watched.insert().values(shown_id=pair_id, side=side, time=now))
+            played = {r.side for r in c.execute(sa.select(watched.c.side).where(watched.c.shown_id == pair_id))}
+        return [s for s in SIDES if s in played]
+
+    def watched_sides(self, pair_id: str) -> list[str]:
+        with self.engine.connect() as c:
+            played = {r.side for r in c.execute(sa.select(watched.c.side).where(watched.c.shown_id == pair_id))}
+        return [s for s in SIDES if s in played]
 
     def history(self, participant_id: str) -> tuple[set[tuple[str, str]], list[dict]]:
         """(the (stimulus, pair) keys this participant has voted on, the pairs shown to them

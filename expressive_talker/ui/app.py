@@ -6,6 +6,8 @@ from .offline import go_offline
 
 go_offline()
 
+import os  # noqa: E402
+
 import gradio as gr  # noqa: E402
 import numpy as np  # noqa: E402
 
@@ -18,6 +20,7 @@ from .interpolate_tab import build_interpolate_tab  # noqa: E402
 from .jobs import Jobs, Settings  # noqa: E402
 from .live_tab import build_live_tab  # noqa: E402
 from .page import install_page_fixes  # noqa: E402
+from .refusals import PlainRefusals  # noqa: E402
 from .study_tab import StudyBackend, build_results_tab, build_vote_tab  # noqa: E402
 
 TITLE = "expressive-talker"
@@ -27,6 +30,8 @@ STILL_SIZE = 512
 def build_app(settings: Settings | None = None) -> gr.Blocks:
     jobs = Jobs(settings)
     settings = jobs.settings
+    # Gradio reads its examples cache folder from the environment when it caches (never the code folder).
+    os.environ["GRADIO_EXAMPLES_CACHE"] = settings.examples_cache
 
     def render_still(weights: np.ndarray, head_rotation=None) -> np.ndarray:
         from ..face.rig import load_rig
@@ -36,7 +41,7 @@ def build_app(settings: Settings | None = None) -> gr.Blocks:
 
     # Gradio's own copies of inputs and outputs are dropped after the same time as ours.
     ttl = int(settings.output_ttl_s)
-    with gr.Blocks(title=TITLE, delete_cache=(max(60, ttl // 4), ttl)) as demo:
+    with PlainRefusals(title=TITLE, delete_cache=(max(60, ttl // 4), ttl)) as demo:
         gr.Markdown(f"# {TITLE}\nText-guided, audio-driven 3D facial animation: speech in, a talking face with the expression you describe out.")
         with gr.Tab("Generate"):
             build_generate_tab(jobs)
@@ -67,11 +72,6 @@ def build_app(settings: Settings | None = None) -> gr.Blocks:
     return demo
 
 
-def add_live_route(demo: gr.Blocks) -> None:
-    """The live route (``/live``, a WebSocket, and its take files) on the launched app's own
-    server: same origin as the page. Call after ``demo.launch(prevent_thread_lock=True)``."""
-    for route in live_routes(demo.live):
-        demo.app.router.routes.insert(0, route)  # before Gradio's own routes
 
 
 def queue(demo: gr.Blocks) -> gr.Blocks:
@@ -81,10 +81,14 @@ def queue(demo: gr.Blocks) -> gr.Blocks:
     return demo.queue(default_concurrency_limit=demo.settings.concurrency, max_size=None)
 
 
+def app_kwargs(demo: gr.Blocks) -> dict:
+    """What ``demo.launch(app_kwargs=...)`` adds to Gradio's server, on the page's own origin:
+    the study's video route and the live route (``/live``, a WebSocket, and its take files)."""
+    return {"routes": [*demo.study.routes(), *live_routes(demo.live)]}
+
+
 def launch(settings: Settings | None = None, **kwargs):
     """Start the app: 127.0.0.1:7860 unless GRADIO_SERVER_NAME / GRADIO_SERVER_PORT say otherwise."""
-    import os
-
     import logging
     import threading
 
@@ -104,9 +108,5 @@ def launch(settings: Settings | None = None, **kwargs):
     kwargs.setdefault("ssr_mode", False)
     kwargs.setdefault("max_file_size", f"{demo.settings.max_upload_mb:g}mb")
     kwargs.setdefault("allowed_paths", [demo.settings.output_dir])
-    block = not kwargs.pop("prevent_thread_lock", False)
-    result = demo.launch(prevent_thread_lock=True, **kwargs)
-    add_live_route(demo)
-    if block:
-        demo.block_thread()
-    return result
+    kwargs.setdefault("app_kwargs", app_kwargs(demo))
+    return demo.launch(**kwargs)

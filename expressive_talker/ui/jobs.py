@@ -19,6 +19,7 @@ import numpy as np
 
 from .. import pipeline
 from ..errors import InputError, RenderError
+from ..state import state_path
 from ..export.curves import curves_doc
 from .examples import DEFAULT_STUDY
 
@@ -51,7 +52,9 @@ class Settings:
     video_size: int = field(default_factory=lambda: int(_env_float("EXPRESSIVE_TALKER_VIDEO_SIZE", 512)))
     compare_size: int = field(default_factory=lambda: int(_env_float("EXPRESSIVE_TALKER_COMPARE_SIZE", 384)))
     still_size: int = 256
-    output_dir: str = field(default_factory=lambda: os.environ.get("EXPRESSIVE_TALKER_OUTPUTS") or os.path.join(tempfile.gettempdir(), "expressive_talker_outputs"))
+    output_dir: str = field(default_factory=lambda: os.environ.get("EXPRESSIVE_TALKER_OUTPUTS") or state_path("outputs"))
+    # Gradio's cache of the Generate tab's examples (GRADIO_EXAMPLES_CACHE, if set, wins).
+    examples_cache: str = field(default_factory=lambda: os.environ.get("GRADIO_EXAMPLES_CACHE") or state_path("examples-cache"))
     output_ttl_s: float = field(default_factory=lambda: _env_float("EXPRESSIVE_TALKER_OUTPUT_TTL", 3600.0))
     # A busy public Space fills its disk within the TTL (about 4.5 MB a Generate): the oldest
     # outputs go first beyond this many MB.
@@ -70,6 +73,10 @@ class Settings:
     # Live microphone streams at once (each holds about 0.2 of a core); one more is refused with a
     # "busy" message rather than slowing every stream down.
     live_streams: int = field(default_factory=lambda: int(_env_float("EXPRESSIVE_TALKER_LIVE_STREAMS", 3)))
+    # New participants an hour from one network address and from one browser session (or API
+    # client); 0 = no cap. An honest participant joins once.
+    study_joins_per_address: int = field(default_factory=lambda: int(_env_float("EXPRESSIVE_TALKER_STUDY_JOINS_PER_ADDRESS", 30)))
+    study_joins_per_session: int = field(default_factory=lambda: int(_env_float("EXPRESSIVE_TALKER_STUDY_JOINS_PER_SESSION", 3)))
 
 
 # Video events share one Gradio lane with no limit of its own: ``VideoLane`` caps the backlog and
@@ -78,13 +85,48 @@ class Settings:
 VIDEO_EVENTS = {"concurrency_id": "video", "concurrency_limit": None}
 
 
+class FifoTurns:
+    """At most ``n`` holders at a time; the others are served in the order they arrived.
+    (``threading.Semaphore`` wakes an arbitrary waiter, and a loop that releases and takes it again
+    at once, as the study's preparation does, keeps it for good.) A released turn goes straight to
+    the longest waiter, so nobody can take it in between."""
+
+    def __init__(self, n: int):
+        self._free = max(1, n)
+        self._waiters: collections.deque[threading.Event] = collections.deque()
+        self._lock = threading.Lock()
+
+    def acquire(self) -> None:
+        with self._lock:
+            if self._free and not self._waiters:
+                self._free -= 1
+                return
+            turn = threading.Event()
+            self._waiters.append(turn)
+        turn.wait()
+
+    def release(self) -> None:
+        with self._lock:
+            if self._waiters:
+                self._waiters.popleft().set()  # handed over: the count of free turns stays as it is
+            else:
+                self._free += 1
+
+    def __enter__(self):
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+
 class VideoLane:
-    """At most ``concurrency`` video jobs at a time and ``backlog`` more waiting; beyond that a job
-    is refused at once with a plain message."""
+    """At most ``concurrency`` video jobs at a time and ``backlog`` more waiting, served in order
+    of arrival; beyond that a job is refused at once with a plain message."""
 
     def __init__(self, concurrency: int, backlog: int):
         self.backlog = backlog
-        self._running = threading.BoundedSemaphore(max(1, concurrency))
+        self._running = FifoTurns(concurrency)
         self._admitted = max(1, concurrency) + max(0, backlog)
         self._count = 0
         self._lock = threading.Lock()
@@ -109,8 +151,9 @@ class VideoLane:
 
         return wrapper
 
-    def turn(self):
-        """A turn to render outside the queue (the default study's videos), not counted in the backlog."""
+    def turn(self) -> FifoTurns:
+        """A turn to render outside the queue (the default study's videos, one turn per video), not
+        counted in the backlog: a visitor waits at most for the one study video being made."""
         return self._running
 
 

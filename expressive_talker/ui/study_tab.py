@@ -1,12 +1,16 @@
 """The "Vote" and "Results" tabs of the user study, and its API for scripted clients:
 ``study_join`` (consent) → participant id, ``study_next`` (participant id) → the next pair,
+``study_watched`` (participant id, pair id, side) → the sides played to the end,
 ``study_vote`` (participant id, pair id, lip, expression, overall, vote id) → acknowledgement,
 ``study_results`` (admin token) → the report.
 
 Everything a participant can type or send is validated by ``expressive_talker.study`` on the
 server and never rendered as HTML: the prompt is shown in a text box, the rest are fixed choices.
-The study is blind: only the videos folder is served (under keyed-hash names), and nothing a
-participant receives names a method. Visitors never see operator instructions; those go to the log.
+The study is blind: only the videos are served, by a route of their own (``/study/videos/NAME``,
+keyed-hash names, the same Last-Modified for every one and an ETag that is the name), and nothing
+a participant receives names a method. A vote counts only once both videos have played to the
+end in the page (or a script reported them with ``study_watched``); new participants are capped
+per network address and per browser session. Visitors never see operator instructions; those go to the log.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import functools
 import hmac
 import logging
 import os
+import re
 import threading
 import uuid
 
@@ -23,6 +28,7 @@ import pandas as pd
 
 from ..errors import InputError, RenderError
 from ..study.config import load_config
+from ..study.limits import JoinLimits
 from ..study.prepare import MANIFEST, VIDEOS, prepare_study
 from ..study.report import make_report
 from ..study.session import QUESTIONS, Study, method_label
@@ -32,7 +38,10 @@ from .jobs import user_errors
 log = logging.getLogger(__name__)
 ANSWERS = [("Left", "left"), ("Equal", "equal"), ("Right", "right")]
 CRITERION_LABELS = {"lip": "Lip sync", "expression": "Facial expression", "overall": "Overall"}
-FILE_ROUTE = "/gradio_api/file="  # Gradio serves the study's videos folder here (set_static_paths)
+VIDEO_ROUTE = "/study/videos/"  # the stimuli, and nothing else of the study
+_VIDEO_NAME = re.compile(r"^[0-9a-f]{32}\.mp4$")
+# Every stimulus is served as modified at the same moment: file times would order the videos.
+SAME_TIME = "Thu, 01 Jan 2026 00:00:00 GMT"
 STORAGE_KEY = "expressive-talker-study-participant"
 # Database work, not rendering: a lane of its own, so study calls never wait behind videos.
 STUDY_EVENTS = {"concurrency_id": "study", "concurrency_limit": 4}
@@ -52,6 +61,7 @@ class StudyBackend:
         self._store = None
         self._study = None
         self.progress = None  # (videos ready, total) while the default study is being prepared
+        self.joins = JoinLimits(settings.study_joins_per_address, settings.study_joins_per_session)
 
     @property
     def videos_dir(self) -> str:
@@ -112,6 +122,31 @@ class StudyBackend:
                 self._study = Study(self.settings.study_dir, store)
             return self._study
 
+    def join(self, consent, age_range, background, request: gr.Request | None) -> str:
+        """A new participant, within the caps per network address and per browser session."""
+        address = request.client.host if request is not None and request.client else None
+        session = request.session_hash if request is not None else None
+        return self.study().join(consent, age_range or None, background or None, admit=lambda: self.joins.admit(address, session))
+
+    def video_response(self, name: str):
+        """One stimulus video, or 404. Its headers say nothing that orders the videos."""
+        from starlette.responses import FileResponse, PlainTextResponse
+
+        path = os.path.join(self.videos_dir, name)
+        if not _VIDEO_NAME.match(name) or not os.path.isfile(path):
+            return PlainTextResponse("no such study video", status_code=404)
+        headers = {"last-modified": SAME_TIME, "etag": f'"{name[:32]}"', "cache-control": "private, max-age=3600"}
+        return FileResponse(path, media_type="video/mp4", stat_result=os.stat(path), headers=headers)
+
+    def routes(self) -> list:
+        """The app's route for the stimuli (``launch`` adds it to Gradio's server)."""
+        from starlette.routing import Route
+
+        async def video(request):
+            return self.video_response(request.path_params["name"])
+
+        return [Route(VIDEO_ROUTE + "{name}", video, methods=["GET", "HEAD"])]
+
     def check_access(self, token: str | None) -> None:
         s = self.settings
         if s.results_public:
@@ -127,8 +162,28 @@ class StudyBackend:
         return make_report(self.store().vote_rows(study.name))
 
 
-def _file_url(path: str) -> str:
-    return FILE_ROUTE + path
+def video_url(name: str) -> str:
+    return VIDEO_ROUTE + name
+
+
+def pair_html(left: str, right: str) -> str:
+    """The two videos of a pair, side by side (the URLs are keyed-hash names: no markup in them)."""
+    figures = "".join(
+        f'<figure class="study-video"><figcaption>{label}</figcaption>'
+        f'<video data-side="{side}" src="{url}" controls preload="auto" playsinline></video></figure>'
+        for label, side, url in (("Left", "left", left), ("Right", "right", right))
+    )
+    return f'<div class="study-pair">{figures}</div>'
+
+
+# Tells the server when a video has played to the end ("ended" does not bubble: caught on the way down).
+PAIR_SCRIPT = """
+element.addEventListener('ended', (e) => {
+  const side = e.target && e.target.dataset ? e.target.dataset.side : null;
+  if (side) trigger('ended', {side: side});
+}, true);
+"""
+PAIR_CSS = ".study-pair { display: flex; gap: 1rem; } .study-video { flex: 1; margin: 0; } .study-video video { width: 100%; }"
 
 
 def one_line_errors(fn, outputs: int):
@@ -150,35 +205,48 @@ def one_line_errors(fn, outputs: int):
     return wrapper
 
 
+def ready(lip, expression, overall, played) -> bool:
+    """Submit opens once all three questions are answered and both videos have played to the end."""
+    return all((lip, expression, overall)) and set(played or ()) >= {"left", "right"}
+
+
+def ready_update(lip, expression, overall, played):
+    return gr.update(interactive=ready(lip, expression, overall, played))
+
+
 def build_vote_tab(backend: StudyBackend) -> dict:
     """The Vote tab; returns the arguments of the page-load event that shows the study's state
     and resumes a participant who reloads."""
     api_events = {"api_visibility": "public", **STUDY_EVENTS}
 
-    def join(consent: bool, age_range: str = "", background: str = "") -> str:
-        """Agree to the consent text (consent=True); optional age range and background. Returns the participant id."""
-        return backend.study().join(consent, age_range or None, background or None)
+    def join(consent: bool, age_range: str = "", background: str = "", request: gr.Request = None) -> str:
+        """Agree to the consent text (consent=True); optional age range and background. Returns the participant id. New participants are capped per network address and per client."""
+        return backend.join(consent, age_range, background, request)
 
     def next_pair(participant_id: str) -> dict:
-        """The next pair for a participant: pair_id, prompt, left_video and right_video (URLs on this server), index, total, done."""
+        """The next pair for a participant: pair_id, prompt, left_video and right_video (paths on this server: /study/videos/NAME.mp4), index, total, done."""
         pair = backend.study().next_pair(participant_id)
         if not pair["done"]:
-            pair["left_video"], pair["right_video"] = _file_url(pair["left_video"]), _file_url(pair["right_video"])
+            pair["left_video"], pair["right_video"] = video_url(pair["left_video"]), video_url(pair["right_video"])
         return pair
 
+    def watched(participant_id: str, pair_id: str, side: str) -> dict:
+        """Report that the 'left' or 'right' video of a pair has played to the end (accepted once its length has passed since study_next showed the pair). Returns pair_id and the sides played so far; a vote needs both."""
+        return backend.study().watched(participant_id, pair_id, side)
+
     def vote(participant_id: str, pair_id: str, lip: str, expression: str, overall: str, vote_id: str = "") -> dict:
-        """Vote on a pair: lip, expression and overall are each 'left', 'equal' or 'right'; vote_id, 32 hex digits the client picks for this vote (uuid4().hex), makes a retry count once. Returns the acknowledgement: recorded, vote_id, duplicate, pair_id, choices."""
+        """Vote on a pair once both videos have played (study_watched): lip, expression and overall are each 'left', 'equal' or 'right'; vote_id (required), 32 hex digits the client picks for this vote (uuid4().hex), makes a retry count once. Returns the acknowledgement: recorded, vote_id, duplicate, pair_id, choices."""
         return backend.study().vote(participant_id, pair_id, lip, expression, overall, vote_id)
 
     gr.api(user_errors(join), api_name="study_join", **api_events)
     gr.api(user_errors(next_pair), api_name="study_next", **api_events)
+    gr.api(user_errors(watched), api_name="study_watched", **api_events)
     gr.api(user_errors(vote), api_name="study_vote", **api_events)
-    gr.set_static_paths([backend.videos_dir])  # the stimuli, and nothing else of the study
 
     # The participant id, also kept in the browser's localStorage so that a reload carries on
     # with the same participant (the server checks it like any other input).
     participant = gr.Textbox(visible=False)
-    pair_id, vote_id = gr.State(""), gr.State("")
+    pair_id, vote_id, played = gr.State(""), gr.State(""), gr.State([])
     status = gr.Markdown(elem_id="study-status")
     timer = gr.Timer(POLL_S, active=False)
     with gr.Column(visible=False) as consent_box:
@@ -191,30 +259,31 @@ def build_vote_tab(backend: StudyBackend) -> dict:
     with gr.Column(visible=False) as vote_box:
         progress = gr.Markdown(elem_id="study-progress")
         prompt = gr.Textbox(label="Text description of the expression", interactive=False, elem_id="study-prompt")
-        gr.Markdown("Watch both animations (with sound), then answer the three questions.")
-        with gr.Row():
-            left = gr.Video(label="Left", interactive=False, elem_id="study-left")
-            right = gr.Video(label="Right", interactive=False, elem_id="study-right")
+        gr.Markdown("Watch both animations to the end (with sound), then answer the three questions.")
+        videos = gr.HTML("", js_on_load=PAIR_SCRIPT, css_template=PAIR_CSS, padding=False, elem_id="study-pair")
         radios = [gr.Radio(ANSWERS, label=QUESTIONS[c], elem_id=f"study-{c}") for c in CRITERIA]
         submit = gr.Button("Submit", variant="primary", interactive=False, elem_id="study-submit")
         recorded = gr.Markdown(elem_id="study-recorded")
         next_button = gr.Button("Next pair", visible=False, elem_id="study-next")
     done_box = gr.Markdown("## Thank you!\nYou have judged every pair of this study.", visible=False, elem_id="study-done")
 
-    pair_outputs = [pair_id, vote_id, consent_box, vote_box, done_box, progress, prompt, left, right, *radios, submit, recorded, next_button]
+    pair_outputs = [pair_id, vote_id, played, consent_box, vote_box, done_box, progress, prompt, videos, *radios, submit, recorded, next_button]
 
     def show(pair: dict) -> list:
         if pair["done"]:
-            return ["", "", gr.update(visible=False), gr.update(visible=False), gr.update(visible=True), *[gr.skip()] * (len(pair_outputs) - 5)]
+            return ["", "", [], gr.update(visible=False), gr.update(visible=False), gr.update(visible=True), *[gr.skip()] * (len(pair_outputs) - 6)]
         return [
-            pair["pair_id"], uuid.uuid4().hex, gr.update(visible=False), gr.update(visible=True), gr.update(visible=False),
-            f"**Pair {pair['index']} of {pair['total']}**", pair["prompt"], pair["left_video"], pair["right_video"],
+            pair["pair_id"], uuid.uuid4().hex, [], gr.update(visible=False), gr.update(visible=True), gr.update(visible=False),
+            f"**Pair {pair['index']} of {pair['total']}**", pair["prompt"], pair_html(video_url(pair["left_video"]), video_url(pair["right_video"])),
             *[gr.update(value=None, interactive=True) for _ in radios], gr.update(interactive=False, visible=True), "", gr.update(visible=False),
         ]  # fmt: skip
 
-    def on_start(consent, age_range, background_):
-        pid = backend.study().join(consent, age_range or None, background_ or None)
+    def on_start(consent, age_range, background_, request: gr.Request):
+        pid = backend.join(consent, age_range, background_, request)
         return [pid, *show(backend.study().next_pair(pid))]
+
+    def on_ended(pid, pair, evt: gr.EventData):
+        return backend.study().watched(pid, pair, evt._data.get("side"))["watched"]
 
     def on_submit(pid, pair, vid, lip, expression, overall):
         ack = backend.study().vote(pid, pair, lip, expression, overall, vid)
@@ -238,7 +307,7 @@ def build_vote_tab(backend: StudyBackend) -> dict:
             known = False
         if known:
             return [pid, *opened, *show(study.next_pair(pid))]
-        return ["", *opened, gr.skip(), gr.skip(), gr.update(visible=True), *[gr.skip()] * (len(pair_outputs) - 3)]
+        return ["", *opened, gr.skip(), gr.skip(), gr.skip(), gr.update(visible=True), *[gr.skip()] * (len(pair_outputs) - 4)]
 
     ui = {"api_visibility": "private", **STUDY_EVENTS}
     load_outputs = [participant, status, consent_text, timer, *pair_outputs]
@@ -248,11 +317,19 @@ def build_vote_tab(backend: StudyBackend) -> dict:
     submit_outputs = [*radios, submit, recorded, next_button]
     submit.click(one_line_errors(on_submit, len(submit_outputs)), [participant, pair_id, vote_id, *radios], submit_outputs, **ui)
     next_button.click(one_line_errors(on_next, len(pair_outputs)), [participant], pair_outputs, **ui)
+    # Submit opens once the three answers are given and both videos have ended. The reports of
+    # "ended" ("multiple": both videos may end at once, and each counts) and every change of an
+    # answer go through one lane, one at a time in the order they happened, so that the last word
+    # on Submit is worked out from the answers and the sides as they are by then.
+    in_order = {"api_visibility": "private", "show_progress": "hidden", "concurrency_id": "study-submit", "concurrency_limit": 1}
+    videos.ended(one_line_errors(on_ended, 1), [participant, pair_id], played, trigger_mode="multiple", **in_order).then(
+        ready_update, [*radios, played], submit, **in_order
+    )
     timer.tick(one_line_errors(on_load, len(load_outputs)), [participant], load_outputs, show_progress="hidden", **ui)
-    # Start waits for consent, as Submit waits for all three answers (the server checks both again).
+    # Start waits for consent, as Submit waits for both videos and all three answers (the server checks them again).
     agree.change(lambda yes: (gr.update(interactive=bool(yes)), gr.update(visible=not yes)), agree, [start, hint], api_visibility="private", queue=False, show_progress="hidden")
     for radio in radios:
-        radio.change(lambda *answers: gr.update(interactive=all(answers)), radios, submit, api_visibility="private", queue=False, show_progress="hidden")
+        radio.change(ready_update, [*radios, played], submit, trigger_mode="multiple", **in_order)
     return {
         "fn": one_line_errors(on_load, len(load_outputs)), "inputs": [participant], "outputs": load_outputs,
         "js": f"() => localStorage.getItem('{STORAGE_KEY}') || ''", **ui,
@@ -287,6 +364,8 @@ def build_results_tab(backend: StudyBackend) -> dict:
     def show(token_text):
         report = backend.report(token_text)
         text = f"**{report['votes']}** votes · **{report['pairs_judged']}** pairs judged · **{report['participants']}** participants"
+        if report["outliers"]:  # their votes still count: the operator decides (the report's per_participant says why)
+            text += f" · **{len(report['outliers'])}** flagged (same answer to every question, or far more pairs than the others)"
         rows = [
             [CRITERION_LABELS[t["criterion"]], method_label(a), method_label(b), t["percent"][a], t["percent"]["equal"], t["percent"][b],
              t["better_or_equal"][a], t["better_or_equal"][b], t["votes"]]
