@@ -28,7 +28,9 @@ def _name(block) -> str:
 def _is_url(value) -> bool:
     if not isinstance(value, dict):
         return False
-    return any(isinstance(value.get(k), str) and value[k].lower().startswith(("http://", "https://", "ftp://")) for k in ("path", "url"))
+    # Only "path" is fetched when it is a URL: a browser's upload carries this server's own "url" too.
+    path = value.get("path")
+    return isinstance(path, str) and path.lower().startswith(("http://", "https://", "ftp://"))
 
 
 def refusal(block_fn, inputs: list) -> str:
