@@ -116,7 +116,7 @@ def evaluate_live(data_dir: str, weights_dir: str | None = None, lookaheads=LOOK
     # Prompt switches mid-stream, on the clips end to end.
     wave = np.concatenate(list(waves.values()))
     half = len(wave) / SAMPLE_RATE / 2
-    offline_step = max(_largest_step(animate_speech(wave, e, weights_dir=weights_dir, still=True).vertices) for e in ["neutral", *EMOTIONS])
+    offline_step = max(_largest_step(animate_speech(wave, e, weights_dir=weights_dir, still=True).vertices) for e in EMOTIONS)  # neutral included
     read, steps = {}, []
     for emotion in tqdm([e for e in EMOTIONS if e != "neutral"], desc="prompt switches", disable=not progress):
         session = LiveSession("neutral", still=True, weights_dir=weights_dir, keep_vertices=True)

@@ -61,12 +61,12 @@ class LiveSession:
 
         from .. import pipeline
         from ..audio import get_speech_encoder
+        from ..face.rig import load_rig
+        from ..models.two_stage import FrameStepper, TwoStageAnimator
 
         # One BLAS thread for the whole process: OpenBLAS's idle threads spin for about 100 ms
         # after each call, so small products every hop would keep a core busy doing nothing.
         threadpool_limits(1, user_api="blas")
-        from ..face.rig import load_rig
-        from ..models.two_stage import FrameStepper, TwoStageAnimator
 
         self.weights_dir = weights_dir or pipeline.WEIGHTS_DIR
         self.animator = pipeline.load_animator(method, self.weights_dir)
