@@ -26,6 +26,8 @@ METHOD_LABELS = {"ours": "Ours (two-stage)", "expclip": "ExpCLIP", "faceformer":
 # Stage names reported to progress callbacks, in order.
 STAGES = ("decode", "features", "animate", "render", "encode")
 Progress = Callable[[str, float], None]  # (stage, fraction of that stage done)
+MAX_STRENGTH = 2.0
+NEUTRAL_PROMPT = "neutral"  # the expression strength scales away from this prompt's expression
 
 
 @functools.lru_cache(maxsize=16)
@@ -64,6 +66,7 @@ class Animation:
     notes: list[str]  # things the user should know (silence, truncated prompt, ...)
     _weights: np.ndarray | None = None
     head_rotation: np.ndarray | None = None  # (T,3) degrees: pitch, yaw, roll; None: a still head
+    timeline: object | None = None  # the text.timeline.Timeline it was made from, when the prompt changes
 
     def arkit_weights(self) -> np.ndarray:
         """The ARKit weights (T,52) that best explain the vertices, solved once: they drive the
@@ -84,8 +87,9 @@ class Animation:
         """The same animation through the motion layer (blinks, gaze, head, rest in silence)."""
         from .face.motion import add_motion
 
-        motion = add_motion(self.vertices, self.wave, self.fps, weights=self.arkit_weights())
-        return Animation(self.method, self.wave, motion.vertices, self.fps, self.prompt, self.notes, motion.weights, motion.head_rotation)
+        segments = None if self.timeline is None else [(a, b) for a, b, _ in self.timeline.segments(self.fps, len(self.vertices))]
+        motion = add_motion(self.vertices, self.wave, self.fps, weights=self.arkit_weights(), segments=segments)
+        return Animation(self.method, self.wave, motion.vertices, self.fps, self.prompt, self.notes, motion.weights, motion.head_rotation, self.timeline)
 
     @property
     def seconds(self) -> float:
@@ -125,13 +129,22 @@ def animate_speech(
     progress: Progress | None = None,
     weights_dir: str = WEIGHTS_DIR,
     still: bool = False,
+    timeline=None,
+    strength: float = 1.0,
+    sweep: bool = False,
 ) -> Animation:
     """Decode ``audio`` (a path, or a 16 kHz waveform), encode it and the prompt, and animate.
 
+    ``timeline`` (``text.timeline.Timeline``): prompts that change along the clip (its first
+    row's prompt is the one used, ``text`` is not). ``strength`` (0 to 2): the expression scaled
+    from the neutral prompt's in the model's expression space, the lips left as they are.
+    ``sweep``: the blend α runs from 0 to 1 across the clip (with ``text_b``).
+
     The model's output goes through the motion layer (``face/motion.py``: blinks, gaze, head
     rotation, the mouth at rest in silence); ``still=True`` returns the model's raw output."""
-    from .audio import MAX_SECONDS, read_audio
+    from .audio import MAX_SECONDS, SAMPLE_RATE, read_audio
     from .render.video import frame_count
+    from .text.timeline import Timeline
 
     report = progress or (lambda stage, done: None)
     animator = load_animator(method, weights_dir)
@@ -142,19 +155,55 @@ def animate_speech(
     else:
         clip = read_audio(audio, max_seconds or MAX_SECONDS)
         wave, notes = clip.wave, list(clip.notes)
-    feature = None
-    if animator.uses_text:
-        if text is None:
-            raise InputError("an expression prompt is needed, for example 'slightly disgusted'")
-        feature, text_notes = text_feature(animator, text, text_b, alpha)
-        notes += text_notes
+    if not 0.0 <= strength <= MAX_STRENGTH:
+        raise InputError(f"the expression strength must be between 0 and {MAX_STRENGTH:g}, got {strength:g}")
+    if timeline is not None:
+        text = timeline.rows[0][1]
+        timeline.check_fits(len(wave) / SAMPLE_RATE)
+    if sweep and text_b is None:
+        raise InputError("a sweep needs a second prompt to sweep to")
     report("features", 0.0)
     audio_features = speech_features(animator, wave)
     frames = frame_count(wave, animator.fps)
     report("animate", 0.0)
-    vertices = animator.animate(audio_features, feature, frames, progress=lambda i, n: report("animate", i / n))
-    animation = Animation(method, wave, vertices, animator.fps, text, notes)
+    step = lambda i, n: report("animate", i / n)  # noqa: E731
+    plain = (timeline is None or not timeline.changes) and strength == 1.0 and not sweep
+    if not animator.uses_text:
+        vertices = animator.animate(audio_features, None, frames, progress=step)
+    elif text is None:
+        raise InputError("an expression prompt is needed, for example 'slightly disgusted'")
+    elif plain:
+        feature, text_notes = text_feature(animator, text, text_b, alpha)
+        notes += text_notes
+        vertices = animator.animate(audio_features, feature, frames, progress=step)
+    else:
+        if sweep:  # the blend's α from 0 to 1 across the clip
+            alphas = np.linspace(0.0, 1.0, frames, dtype=np.float32)[:, None]
+            prompts, weights = [text, text_b], np.concatenate([1 - alphas, alphas], 1)
+        else:
+            timeline = timeline or Timeline.make(text)
+            prompts, weights = timeline.prompts, timeline.weights(animator.fps, frames)
+        vertices, text_notes = _animate_blend(animator, audio_features, prompts, weights, strength, step)
+        notes += text_notes
+    animation = Animation(method, wave, vertices, animator.fps, text, notes, timeline=timeline if timeline is not None and timeline.changes else None)
     return animation if still else animation.with_motion()
+
+
+def _animate_blend(animator, audio_features, prompts: list[str], content: np.ndarray, strength: float, progress):
+    """Prompts blended frame by frame with weights (T,K), the expression scaled from the neutral
+    prompt's by ``strength`` (``Animator.animate_blend``)."""
+    from .text import get_text_encoder
+
+    frames = len(content)
+    if strength != 1.0 and NEUTRAL_PROMPT not in prompts:
+        prompts = [*prompts, NEUTRAL_PROMPT]
+        content = np.concatenate([content, np.zeros((frames, 1), np.float32)], 1)
+    expression = content * strength
+    if strength != 1.0:
+        expression[:, prompts.index(NEUTRAL_PROMPT)] += 1.0 - strength
+    embedded = get_text_encoder(animator.text_backend, adapter=animator.text_adapter).encode(prompts)
+    vertices = animator.animate_blend(audio_features, embedded.vectors.astype(np.float32), content, expression, progress=progress)
+    return vertices, list(embedded.notes)
 
 
 def available_methods(weights_dir: str = WEIGHTS_DIR) -> list[str]:
@@ -207,32 +256,45 @@ def generate_video(
     weights_dir: str = WEIGHTS_DIR,
     still: bool = False,
     animation: Animation | None = None,
+    timeline=None,
+    strength: float = 1.0,
+    sweep: bool = False,
 ) -> VideoResult:
     """Animate with one method, render the MP4 and, with ``export_dir``, write every export.
     ``still``: the model's raw output, without the motion layer. ``animation``: the animation of
-    these very inputs, already computed (the in-page viewer's), rendered instead of animating again."""
+    these very inputs, already computed (the in-page viewer's), rendered instead of animating again.
+    ``timeline``, ``strength``, ``sweep``: as ``animate_speech`` takes them."""
     if animation is None:
-        animation = animate_speech(audio, text, method, text_b, alpha, max_seconds, progress, weights_dir, still)
+        animation = animate_speech(audio, text, method, text_b, alpha, max_seconds, progress, weights_dir, still, timeline, strength, sweep)
     frames = render_animations([animation], out_path, size, renderer=renderer, progress=progress)
     exports = {}
     if export_dir is not None:
         from .export import export_animation
 
         exports = export_animation(
-            export_dir, animation.vertices, animation.arkit_weights(), animation.fps, stem=f"expressive-talker-{method}", head_rotation=animation.head_rotation
+            export_dir,
+            animation.vertices,
+            animation.arkit_weights(),
+            animation.fps,
+            stem=f"expressive-talker-{method}",
+            head_rotation=animation.head_rotation,
+            timeline=None if animation.timeline is None else animation.timeline.to_json(),
         )
     return VideoResult(os.fspath(out_path), frames, [animation], exports, animation.notes)
 
 
-def animate_every_method(audio, text, max_seconds=None, progress: Progress | None = None, weights_dir: str = WEIGHTS_DIR, still: bool = False) -> list[Animation]:
-    """The same audio and prompt animated by every method that has weights (Compare's panels)."""
+def animate_every_method(
+    audio, text, max_seconds=None, progress: Progress | None = None, weights_dir: str = WEIGHTS_DIR, still: bool = False, timeline=None, strength: float = 1.0
+) -> list[Animation]:
+    """The same audio and prompt animated by every method that has weights (Compare's panels);
+    a timeline and a strength apply to every method that takes a prompt."""
     methods = available_methods(weights_dir)
     if not methods:
         raise InputError(f"no trained weights for any method (looked in {weights_dir})")
     animations: list[Animation] = []
     source = audio
     for method in methods:
-        animation = animate_speech(source, text, method, max_seconds=max_seconds, progress=progress, weights_dir=weights_dir, still=still)
+        animation = animate_speech(source, text, method, max_seconds=max_seconds, progress=progress, weights_dir=weights_dir, still=still, timeline=timeline, strength=strength)
         source = animation.wave  # decode once; later methods reuse the waveform
         animations.append(animation)
     return animations
@@ -249,6 +311,8 @@ def compare_video(
     weights_dir: str = WEIGHTS_DIR,
     still: bool = False,
     animations: list[Animation] | None = None,
+    timeline=None,
+    strength: float = 1.0,
 ) -> VideoResult:
     """Every method that has weights, on the same audio and prompt, in one synchronised MP4 with
     one labelled panel each. Methods without weights are left out and named in the notes. The
@@ -257,7 +321,7 @@ def compare_video(
     already computed (the in-page viewer's)."""
     missing = [METHOD_LABELS[m] for m in METHODS if m not in available_methods(weights_dir)]
     if animations is None:
-        animations = animate_every_method(audio, text, max_seconds, progress, weights_dir, still)
+        animations = animate_every_method(audio, text, max_seconds, progress, weights_dir, still, timeline, strength)
     frames = render_animations(animations, out_path, size, [METHOD_LABELS[a.method] for a in animations], renderer, progress)
     notes = list(dict.fromkeys(n for a in animations for n in a.notes))
     if missing:

@@ -24,7 +24,7 @@ EXPORT_FILES = {
 EXPORT_FORMATS = tuple(EXPORT_FILES)
 
 
-def export_animation(folder, vertices: np.ndarray | None, weights: np.ndarray, fps: float, stem: str = "animation", rig=None, head_rotation=None) -> dict[str, str]:
+def export_animation(folder, vertices: np.ndarray | None, weights: np.ndarray, fps: float, stem: str = "animation", rig=None, head_rotation=None, timeline: dict | None = None) -> dict[str, str]:
     """Write ``stem.npy`` (vertices T×V×3, metres), ``stem.json`` / ``stem.csv`` (ARKit weights
     and the head rotation track), ``stem.glb`` (head with morph targets + animation, the head
     turning about the neck), ``stem-livelink.csv`` (Unreal's Live Link Face take) and
@@ -35,13 +35,14 @@ def export_animation(folder, vertices: np.ndarray | None, weights: np.ndarray, f
     curves, the .glb and the engine files are that projection, the .npy holds the vertices
     exactly (in the head's own frame: the head rotation is not applied to them).
     ``head_rotation`` (T,3) degrees: pitch, yaw, roll (zeros when None). ``vertices=None`` (a
-    live take, which keeps only the curves): no ``.npy``.
+    live take, which keeps only the curves): no ``.npy``. ``timeline``: the timeline of prompts
+    the animation was made from, recorded in the ``.json``.
     """
     os.makedirs(folder, exist_ok=True)
     paths = {fmt: os.path.join(folder, stem + ending) for fmt, ending in EXPORT_FILES.items() if fmt != "npy" or vertices is not None}
     if vertices is not None:
         np.save(paths["npy"], np.asarray(vertices, dtype=np.float32), allow_pickle=False)
-    write_curves(paths["json"], weights, fps, head_rotation)
+    write_curves(paths["json"], weights, fps, head_rotation, timeline)
     write_curves_csv(paths["csv"], weights, fps, head_rotation)
     write_glb(paths["glb"], weights, fps, rig, head_rotation)
     write_livelink(paths["livelink"], weights, fps, head_rotation)

@@ -82,9 +82,13 @@ def curves_doc(weights: np.ndarray, fps: float, head_rotation: np.ndarray | None
     }
 
 
-def write_curves(path, weights: np.ndarray, fps: float, head_rotation: np.ndarray | None = None) -> None:
+def write_curves(path, weights: np.ndarray, fps: float, head_rotation: np.ndarray | None = None, timeline: dict | None = None) -> None:
+    """The curves JSON; ``timeline``: the timeline of prompts it was made from (``Timeline.to_json``)."""
+    doc = curves_doc(weights, fps, head_rotation)
+    if timeline is not None:
+        doc["timeline"] = timeline
     with open(path, "w", encoding="utf-8") as f:
-        json.dump(curves_doc(weights, fps, head_rotation), f)
+        json.dump(doc, f)
 
 
 def read_head_rotation(path, frames: int) -> np.ndarray | None:

@@ -22,7 +22,8 @@ whichever method speaks it. What it adds:
   silence. A separate track (pitch, yaw, roll in degrees): vertices stay in the head's frame.
 - **Expression.** The expression the face shows (read back from the model's output) shapes the
   layer: fear and surprise suppress blinks for a moment and widen the eyes at the start, sadness
-  lowers the gaze and slows the head, high-arousal emotions move the head more.
+  lowers the gaze and slows the head, high-arousal emotions move the head more. With a timeline
+  of prompts each stretch is read on its own and shapes its own part of the clip.
 
 Head rotation angles: pitch about the head's x axis (towards its left), yaw about y (up), roll
 about z (forward), applied as yaw · pitch · roll about a pivot at the top of the neck; pitch > 0
@@ -90,10 +91,13 @@ def audio_seed(wave: np.ndarray) -> int:
     return zlib.crc32(np.ascontiguousarray(wave, dtype=np.float32).tobytes())
 
 
-def add_motion(vertices: np.ndarray, wave: np.ndarray, fps: float, weights: np.ndarray | None = None, seed: int | None = None, rig: FaceRig | None = None) -> Motion:
+def add_motion(
+    vertices: np.ndarray, wave: np.ndarray, fps: float, weights: np.ndarray | None = None, seed: int | None = None, rig: FaceRig | None = None, segments=None
+) -> Motion:
     """Raw model vertices (T,V,3) + the 16 kHz audio -> the living face (see the module doc).
 
-    ``weights`` are the ARKit weights solved from ``vertices`` when already known.
+    ``weights`` are the ARKit weights solved from ``vertices`` when already known. ``segments``:
+    (first frame, end frame) of each stretch of a timeline of prompts, read apart.
     """
     rig = rig or load_rig()
     vertices = np.asarray(vertices, dtype=np.float32)
@@ -101,20 +105,42 @@ def add_motion(vertices: np.ndarray, wave: np.ndarray, fps: float, weights: np.n
     weights = rig.solve(vertices) if weights is None else np.asarray(weights, dtype=np.float32)
     rng = np.random.default_rng(audio_seed(wave) if seed is None else seed)
     voiced = voice_activity(wave, fps, frames)
-    emotion, level = read_expression(weights[voiced] if voiced.any() else weights)
-    arousal = arousal_of(emotion, level)
+    # Each stretch's expression: (start s, emotion, level); one stretch without a timeline.
+    stretches = []
+    for a, b in segments or [(0, frames)]:
+        part, said = weights[a:b], voiced[a:b]
+        stretches.append((a / fps, *read_expression(part[said] if said.any() else part)))
+    emotion = stretches[0][1] if len(stretches) == 1 else _longest(stretches, frames / fps)
 
     vertices, weights = _rest_in_silence(vertices, weights, voiced, fps, rig)
     phrases = _runs(voiced)
     onsets = [a / fps for a, _ in phrases]
     ends = [b / fps for a, b in phrases if (b - a) / fps >= PHRASE_MIN_S]
-    gaze, shifts = _gaze(rng, frames, fps, onsets, emotion)
-    blinks = _blink_onsets(rng, frames / fps, ends, shifts, emotion)
+    starts = np.array([s[0] for s in stretches])
+    emotion_at = lambda t: stretches[int(np.searchsorted(starts, t, side="right")) - 1][1]  # noqa: E731
+    startle_starts = [t for t, e, _ in stretches if startles(e)]
+    gaze, shifts = _gaze(rng, frames, fps, onsets, emotion_at)
+    blinks = _blink_onsets(rng, frames / fps, ends, shifts, startle_starts)
     edited = weights.copy()
-    _apply_eyes(edited, gaze, blinks, fps, rng, emotion)
+    _apply_eyes(edited, gaze, blinks, fps, rng, startle_starts)
     vertices = vertices + np.einsum("tk,kvc->tvc", edited - weights, rig.deltas)
-    head = head_rotation(wave, fps, frames, voiced, rng, gain=head_gain(arousal), sad=emotion == "sad")
+    if len(stretches) == 1:
+        gain, sad = head_gain(arousal_of(*stretches[0][1:])), float(emotion == "sad")
+    else:  # the body's style eases from stretch to stretch
+        index = np.searchsorted(starts, np.arange(frames) / fps, side="right") - 1
+        gain = _lowpass(np.array([head_gain(arousal_of(e, level)) for _, e, level in stretches])[index], fps, POSTURE_HZ)
+        sad = _lowpass(np.array([float(e == "sad") for _, e, _ in stretches])[index], fps, POSTURE_HZ)
+    head = head_rotation(wave, fps, frames, voiced, rng, gain=gain, sad=sad)
     return Motion(vertices.astype(np.float32), edited, head.astype(np.float32), voiced, blinks, emotion)
+
+
+def _longest(stretches, seconds: float) -> str:
+    """The emotion shown longest over a timeline's stretches."""
+    ends = [s[0] for s in stretches[1:]] + [seconds]
+    total: dict[str, float] = {}
+    for (start, emotion, _), end in zip(stretches, ends):
+        total[emotion] = total.get(emotion, 0.0) + end - start
+    return max(total, key=total.get)
 
 
 def arousal_of(emotion: str, level: float) -> float:
@@ -193,7 +219,7 @@ def _rest_in_silence(vertices, weights, voiced, fps, rig: FaceRig):
 
 
 # ---- eyes --------------------------------------------------------------------------------------
-def _gaze(rng, frames: int, fps: float, phrase_onsets: list[float], emotion: str):
+def _gaze(rng, frames: int, fps: float, phrase_onsets: list[float], emotion_at):
     """(T,2) gaze angles in degrees (yaw to the face's left, pitch down) and the times of large
     shifts. Fixations on the listener with small shifts; glances away, likelier as a phrase
     starts (speakers look away to plan, and back to check); main-sequence saccades."""
@@ -203,7 +229,7 @@ def _gaze(rng, frames: int, fps: float, phrase_onsets: list[float], emotion: str
     t, away = 0.0, True  # the clip opens looking at the listener
     while t < seconds:
         starting = any(0.0 <= o - t < 0.4 for o in phrase_onsets)
-        yaw, pitch, duration, away = next_fixation(rng, away, starting, emotion)
+        yaw, pitch, duration, away = next_fixation(rng, away, starting, emotion_at(t))
         if targets and is_gaze_shift(targets[-1][1:], (yaw, pitch)):
             shifts.append(t)
         targets.append((t, yaw, pitch))
@@ -243,13 +269,18 @@ def saccade(elapsed, before, after):
     return before + step * (after - before)
 
 
-def _blink_onsets(rng, seconds: float, phrase_ends: list[float], gaze_shifts: list[float], emotion: str) -> list[float]:
+def _blink_onsets(rng, seconds: float, phrase_ends: list[float], gaze_shifts: list[float], startle_starts: list[float]) -> list[float]:
     """Blink onsets (s): a gamma renewal process, reset by blinks at phrase ends (p = 0.3) and at
-    large gaze shifts (p = 0.3); fear and surprise hold blinks back for the first 1.5 s."""
-    hold_until = STARTLE_S if startles(emotion) else 0.0
+    large gaze shifts (p = 0.3); fear and surprise hold blinks back for 1.5 s from where they
+    begin (``startle_starts``)."""
+    hold_until = STARTLE_S if 0.0 in startle_starts else 0.0
+
+    def held(t: float) -> float | None:
+        return next((s + STARTLE_S for s in startle_starts if s <= t < s + STARTLE_S), None)
+
     cued = [c for c in (phrase_end_cue(rng, t) for t in phrase_ends) if c is not None]
     cued += [c for c in (gaze_shift_cue(rng, t) for t in gaze_shifts) if c is not None]
-    cued = sorted(t for t in cued if t >= hold_until)
+    cued = sorted(t for t in cued if t >= hold_until and held(t) is None)
 
     onsets: list[float] = []
     last = -np.inf
@@ -257,6 +288,9 @@ def _blink_onsets(rng, seconds: float, phrase_ends: list[float], gaze_shifts: li
     while True:
         cue = next((c for c in cued if c >= last + BLINK_MIN_GAP_S), np.inf)
         t = min(spontaneous, cue)
+        if held(t) is not None:  # a startle later in the clip: the spontaneous blink waits
+            spontaneous = held(t)
+            continue
         if t >= seconds - 0.35:  # no blink cut short by the end of the clip
             return onsets
         onsets.append(float(t))
@@ -317,13 +351,17 @@ def startle_widen(since: np.ndarray) -> np.ndarray:
     return 0.3 * np.clip(1 - since / 2.0, 0, 1)
 
 
-def _apply_eyes(weights: np.ndarray, gaze: np.ndarray, onsets: list[float], fps: float, rng, emotion: str) -> None:
+def _apply_eyes(weights: np.ndarray, gaze: np.ndarray, onsets: list[float], fps: float, rng, startle_starts: list[float]) -> None:
     frames = len(weights)
     times = np.arange(frames) / fps
     closure = np.zeros((frames, 2))
     for t0 in onsets:
         blink_closure(closure, times - t0, sample_blink(rng))
-    eyes_to_weights(weights, closure, gaze, startle_widen(times) if startles(emotion) else None)
+    widen = None
+    for start in startle_starts:
+        since = startle_widen(times - start) * (times >= start)
+        widen = since if widen is None else np.maximum(widen, since)
+    eyes_to_weights(weights, closure, gaze, widen)
 
 
 def eyes_to_weights(weights: np.ndarray, closure: np.ndarray, gaze: np.ndarray, widen: np.ndarray | None) -> None:
@@ -389,8 +427,9 @@ def pitch_hz(wave: np.ndarray, center: bool) -> np.ndarray:
     return librosa.yin(wave, fmin=65, fmax=400, sr=SAMPLE_RATE, frame_length=PITCH_FRAME, hop_length=HOP, center=center)
 
 
-def head_rotation(wave: np.ndarray, fps: float, frames: int, voiced: np.ndarray, rng, gain: float = 1.0, sad: bool = False) -> np.ndarray:
-    """(T,3) degrees: pitch, yaw, roll (see the module doc)."""
+def head_rotation(wave: np.ndarray, fps: float, frames: int, voiced: np.ndarray, rng, gain=1.0, sad=0.0) -> np.ndarray:
+    """(T,3) degrees: pitch, yaw, roll (see the module doc). ``gain`` and ``sad`` (how much the
+    head hangs, 0 to 1): one value, or one per frame."""
     from scipy.signal import find_peaks
 
     times = np.arange(frames) / fps
@@ -425,9 +464,8 @@ def head_rotation(wave: np.ndarray, fps: float, frames: int, voiced: np.ndarray,
     sway = _lowpass(rng.normal(size=(frames + 60, 3)), fps, SWAY_HZ)[30 : frames + 30]
     sway /= max(float(sway.std()), 1e-6)
     head += sway * SWAY_DEG
-    head *= gain * activity_scale(activity)[:, None]
-    if sad:
-        head[:, 0] += SAD_HANG_DEG  # sadness: the head hangs a little
+    head *= (np.asarray(gain, np.float64) * activity_scale(activity))[..., None] if np.ndim(gain) else gain * activity_scale(activity)[:, None]
+    head[:, 0] += SAD_HANG_DEG * np.asarray(sad, np.float64)  # sadness: the head hangs a little
     return head
 
 

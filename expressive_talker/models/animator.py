@@ -31,3 +31,9 @@ class Animator(ABC):
     @abstractmethod
     def animate(self, audio_features: np.ndarray, text_feature: np.ndarray | None = None, frames: int | None = None, progress=None) -> np.ndarray:
         """Vertices (T, V, 3) in metres."""
+
+    def animate_blend(self, audio_features: np.ndarray, text_features: np.ndarray, content_weights: np.ndarray, expression_weights: np.ndarray, progress=None) -> np.ndarray:
+        """Several prompts (K,text_dim) blended along the clip: per frame a weight per prompt
+        (T,K) for what speech moves and for the expression (a timeline of prompts, an expression
+        strength). Vertices (T, V, 3)."""
+        raise NotImplementedError(f"{type(self).__name__} cannot blend prompts")

@@ -271,3 +271,15 @@ class ExpCLIPAnimator(Animator):
 
     def animate(self, audio_features, text_feature=None, frames=None, progress=None) -> np.ndarray:
         return self.rig.pose(self.weights(audio_features, text_feature, frames, progress)).astype(np.float32)
+
+    def animate_blend(self, audio_features, text_features, content_weights, expression_weights, progress=None) -> np.ndarray:
+        """ExpCLIP has no expression space apart from its output: each prompt is animated on its
+        own and the ARKit weights are blended, the speech channels by ``content_weights`` and
+        the expression channels (``face.readout.EXPRESSION_CHANNELS``) by ``expression_weights``."""
+        from ..face.readout import EXPRESSION_CHANNELS
+
+        frames = len(content_weights)
+        runs = np.stack([self.weights(audio_features, f, frames) for f in text_features])  # (K,T,52)
+        blended = np.einsum("tk,ktc->tc", content_weights, runs)
+        blended[:, EXPRESSION_CHANNELS] = np.einsum("tk,ktc->tc", expression_weights, runs[:, :, EXPRESSION_CHANNELS])
+        return self.rig.pose(blended.clip(0.0, 1.0)).astype(np.float32)

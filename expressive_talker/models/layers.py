@@ -74,6 +74,7 @@ class KVCache:
     keys: list = field(default_factory=list)
     values: list = field(default_factory=list)
     length: int = 0  # frames decoded so far
+    start: int = 0  # the index of the first frame (for the positional encoding)
     tensors: list | None = None  # the layers' weights, gathered at the first step
     bias: torch.Tensor | None = None  # the newest frame's attention bias, built at the first step
 
@@ -134,11 +135,12 @@ class CausalTransformer(nn.Module):
         self.ppe = PeriodicPositionalEncoding(dim, period)
         self.layers = nn.ModuleList([DecoderLayer(dim, heads, dropout=dropout, conditioned=conditioned) for _ in range(layers)])
 
-    def forward(self, tokens, condition=None):
-        """tokens (B,T,D), condition (B,T,D) aligned per frame (or None) -> (B,T,D)."""
+    def forward(self, tokens, condition=None, offset: int = 0):
+        """tokens (B,T,D), condition (B,T,D) aligned per frame (or None) -> (B,T,D); ``offset``:
+        the index of the first frame, when the sequence is the end of a longer one."""
         t = tokens.shape[1]
         bias = biased_causal_mask(t, t, self.heads, self.period, self.window).to(tokens.device)
-        x = self.ppe(tokens)
+        x = self.ppe(tokens, offset)
         for layer in self.layers:
             x, _, _ = layer(x, bias, condition)
         return x
@@ -195,11 +197,9 @@ def _stacked_weights(transformers) -> list:
     return out
 
 
-def step_together(transformers, tokens, terms, cache: KVCache, key_bias=None):
+def step_together(transformers, tokens, terms, cache: KVCache):
     """Advance G same-shaped CausalTransformers by one frame in one pass: tokens (G,B,D), each
     layer's condition term for this frame (G,B,D) (or None) -> (G,B,D), updating ``cache``.
-    ``key_bias`` (G,1,1,1,K), K = the keys this frame sees (``min(frames so far, window - 1) + 1``,
-    oldest first): added to the attention scores, e.g. to let one network forget older frames.
 
     Two networks that decode side by side (Audio2Con and Text2Exp) run as one batched pass.
     Plain tensor ops, masks built once: decoding runs at batch size 1, where the number of
@@ -212,11 +212,9 @@ def step_together(transformers, tokens, terms, cache: KVCache, key_bias=None):
         cache.bias = mask[:, 0].to(tokens.device)  # (H, window): the newest frame's row
     g, b, d = tokens.shape
     h, dh = first.heads, d // first.heads
-    x = tokens + first.ppe.pe[cache.length % first.period]  # (G,B,D)
+    x = tokens + first.ppe.pe[(cache.start + cache.length) % first.period]  # (G,B,D)
     past = min(cache.length, first.window - 1)
     bias = cache.bias[:, None, -(past + 1) :]  # (H,1,past+1)
-    if key_bias is not None:
-        bias = bias + key_bias  # (G,1,H,1,past+1)
     keep, shape, scale = first.window - 1, (d,), dh**-0.5
     keys, values = cache.keys, cache.values
     # Fused forms (baddbmm: x @ w + b; addcmul: norm * w + b) mean fewer calls per frame.

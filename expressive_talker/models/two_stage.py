@@ -159,13 +159,43 @@ class TwoStageModel(nn.Module):
         stepper = FrameStepper(self, audio.shape[0])
         return self.stage1.to_offsets(stepper.step(audio, text_feature, progress))
 
+    @torch.inference_mode()
+    def generate_blend(self, audio_features, text_features, content_weights, expression_weights=None, warmup_frames: int | None = None, progress=None) -> torch.Tensor:
+        """Several prompts blended frame by frame (``PromptBranches``): speech features (1,Ta,C)
+        at audio_fps, K text features (K,text_dim), per frame a weight per prompt (T,K) for the
+        content and (by default the same) for the expression -> offsets (1,T,V,3). Each prompt
+        runs from ``warmup_frames`` before it is first shown (None: from the first frame, as a
+        clip with that prompt alone would) and stops once it is not shown again."""
+        content_weights = np.asarray(content_weights, np.float32)
+        expression_weights = content_weights if expression_weights is None else np.asarray(expression_weights, np.float32)
+        frames, k = content_weights.shape
+        audio, _ = self.conditions(audio_features, torch.as_tensor(text_features[:1]), frames)
+        shown = (content_weights != 0) | (expression_weights != 0)
+        first = shown.argmax(0)  # a prompt changed to at frame f is first shown at f + 1
+        end = frames - shown[::-1].argmax(0)
+        start = np.maximum(first - 1 - (frames if warmup_frames is None else warmup_frames), 0) * shown.any(0) + frames * ~shown.any(0)
+        events = sorted({0, frames, *start.tolist(), *end.tolist()})
+        branches, hidden = PromptBranches(self), []
+        with torch_threads(1):
+            for a, b in zip(events, events[1:]):
+                for i in range(k):
+                    if start[i] == a:
+                        branches.add(i, torch.as_tensor(text_features[i]))
+                    elif end[i] == a:
+                        branches.drop(i)
+                report = None if progress is None else (lambda i, n, a=a: progress(a + i, frames))
+                hidden.append(branches.step(audio[:, a:b], content_weights[a:b], expression_weights[a:b], report))
+        return self.stage1.to_offsets(torch.cat(hidden, 1))
+
 
 class FrameStepper:
     """Audio2Con, Text2Exp and the frozen decoder advanced frame by frame with their key/value
     caches. The whole-clip decode (``free_run``) and the live path (``expressive_talker.live``)
     run these same steps: a stream fed in pieces gives the frames a whole clip would."""
 
-    def __init__(self, model: TwoStageModel, batch: int = 1):
+    def __init__(self, model: TwoStageModel, batch: int = 1, start: int = 0):
+        """``start``: the index of the first frame it makes (a branch of ``PromptBranches`` that
+        begins mid-clip keeps the clip's positions)."""
         self.model, self.frames = model, 0
         a2c, t2e, s1, cfg = model.audio2con, model.text2exp, model.stage1, model.cfg
         # Linear maps folded so that the loop never touches all vertices: the decoder's input
@@ -176,55 +206,136 @@ class FrameStepper:
         self.dec_bias = s1.dec_in.bias + split[0] @ a2c.out.bias + split[1] @ t2e.out.bias
         self.to_next = torch.stack([(p.frame_in.weight @ s1.dec_out.weight).T for p in (a2c, t2e)])  # (2,D,D)
         self.next_bias = torch.stack([p.frame_in.weight @ s1.dec_out.bias + p.frame_in.bias for p in (a2c, t2e)])[:, None]  # (2,1,D)
-        self.pair_cache, self.decoder_cache = KVCache(), KVCache()
+        self.pair_cache, self.decoder_cache = KVCache(start=start), KVCache(start=start)
         self.tokens = torch.stack([a2c.start, t2e.start])[:, None].expand(-1, batch, -1)  # (2,B,D)
 
-    def step(self, audio, text, progress=None, change=None) -> torch.Tensor:
+    def step(self, audio, text, progress=None) -> torch.Tensor:
         """The next n frames: audio (B,n,audio_dim) at the animation rate, text (B,text_dim) or
-        (B,n,text_dim) -> decoder hidden states (B,n,D) (``stage1.to_offsets`` makes offsets).
-
-        ``change``: after a prompt change, per frame (the frame the change began, how far it has
-        eased, 0 to 1), as ``text.transition.PromptTransition.progress`` gives them. The model was
-        trained on clips of one prompt: left alone it keeps the old expression while its windows
-        remember frames made under it (up to 3 s). So as the text feature eases, the attention of
-        Text2Exp and of the decoder to frames from before the change fades by the same amount (a
-        bias of log(1 - eased)). Audio2Con, which moves the lips, keeps its whole history."""
-        model = self.model
-        a2c, t2e, s1 = model.audio2con, model.text2exp, model.stage1
+        (B,n,text_dim) -> decoder hidden states (B,n,D) (``stage1.to_offsets`` makes offsets)."""
         n = audio.shape[1]
         if n == 0:
-            return audio.new_zeros(audio.shape[0], 0, model.cfg.dim)
-        # Audio2Con and Text2Exp have the same shape: they step together as one batched pass.
-        pair = [a2c.transformer, t2e.transformer]
-        audio_terms = a2c.transformer.condition_terms(a2c.condition_in(audio))
-        text_terms = t2e.transformer.condition_terms(t2e.condition_in(text if text.dim() == 3 else text[:, None, :]))
-        terms = [torch.stack([at, tt.expand_as(at)]) for at, tt in zip(audio_terms, text_terms)]  # (2,B,n,D) per layer
+            return audio.new_zeros(audio.shape[0], 0, self.model.cfg.dim)
+        terms = self.condition_terms(audio, text)
         hidden = []
         for i in range(n):
-            pair_bias, decoder_bias = (None, None) if change is None else self._forget(change[0][i], change[1][i])
-            out = step_together(pair, self.tokens, [term[:, :, i] for term in terms], self.pair_cache, pair_bias)
-            h = step_together([s1.decoder], ((out[:, :, None] @ self.to_dec).sum(0) + self.dec_bias).transpose(0, 1), None, self.decoder_cache, decoder_bias)[0]  # (B,D)
-            hidden.append(h)
-            self.tokens = h @ self.to_next + self.next_bias
+            hidden.append(self.advance([term[:, :, i] for term in terms])[1])
             if progress is not None:
                 progress(i + 1, n)
-            self.frames += 1
         return torch.stack(hidden, 1)
 
-    def _forget(self, began: int, eased: float):
-        """The key biases (Audio2Con/Text2Exp pair, decoder) for the frame about to be made;
-        (None, None) once no frame from before the change is in the window."""
-        window = self.model.text2exp.transformer.window
-        past = min(self.frames, window - 1)
-        keys = torch.arange(self.frames - past, self.frames + 1)
-        if began <= keys[0]:
-            return None, None
-        forget = float(np.log(max(1.0 - eased, 1e-6)))
-        pair = torch.zeros(2, 1, 1, 1, past + 1)
-        pair[1, ..., keys < began] = forget
-        decoder = torch.zeros(1, 1, 1, 1, past + 1)
-        decoder[..., keys < began] = forget
-        return pair, decoder
+    def condition_terms(self, audio, text) -> list[torch.Tensor]:
+        """Per layer, the speech and text conditions of n frames as (2,B,n,D): Audio2Con's and
+        Text2Exp's, which step together as one batched pass."""
+        a2c, t2e = self.model.audio2con, self.model.text2exp
+        audio_terms = a2c.transformer.condition_terms(a2c.condition_in(audio))
+        text_terms = t2e.transformer.condition_terms(t2e.condition_in(text if text.dim() == 3 else text[:, None, :]))
+        return [torch.stack([at, tt.expand_as(at)]) for at, tt in zip(audio_terms, text_terms)]
+
+    def advance(self, terms) -> tuple[torch.Tensor, torch.Tensor]:
+        """One frame from its condition terms (per layer (2,B,D)) -> (the decoder's input in two
+        parts, content and expression, without its bias (2,B,1,D); the decoder's hidden state (B,D))."""
+        model = self.model
+        out = step_together([model.audio2con.transformer, model.text2exp.transformer], self.tokens, terms, self.pair_cache)
+        parts = out[:, :, None] @ self.to_dec
+        h = self.decode(parts.sum(0) + self.dec_bias, self.decoder_cache)
+        self.tokens = h @ self.to_next + self.next_bias
+        self.frames += 1
+        return parts, h
+
+    def decode(self, inputs, cache: KVCache) -> torch.Tensor:
+        """The frozen decoder one frame on: its input (B,1,D) -> hidden state (B,D)."""
+        return step_together([self.model.stage1.decoder], inputs.transpose(0, 1), None, cache)[0]
+
+
+class PromptBranches:
+    """Several prompts at once, the face blended between them in the space the frozen decoder
+    reads: the content and expression features that Audio2Con and Text2Exp predict.
+
+    Each prompt is a branch, a FrameStepper of its own that runs as a clip with that one prompt
+    would, from the frame it was added. While one branch alone has weight 1, its face is shown
+    as it is. Otherwise the decoder decodes the branches' features mixed with this frame's
+    weights (content and expression weighted apart, so an expression can be scaled without the
+    lips) over all the past it can see: the paper's interpolation between two prompts (Fig. 7)
+    at the blend of this moment. So a change of prompt eases between two expressions the model
+    makes itself and the new one is there when the ease ends, with no memory of the old one in
+    the decoder's window. (Fed its own frames under the old prompt, the model holds that
+    expression for seconds: it was trained on clips of one prompt.) The timeline
+    (``text.timeline``) and the live path (``expressive_talker.live``) change prompts this way.
+    """
+
+    def __init__(self, model: TwoStageModel):
+        self.model, self.frames = model, 0
+        self.branches: dict[int, FrameStepper] = {}
+        self.text: dict[int, torch.Tensor] = {}
+        self.history: dict[int, list[torch.Tensor]] = {}  # each branch's decoder inputs (2,1,1,D), oldest first
+        decoder = model.stage1.decoder
+        # Frame t's decoder output depends on the inputs (layers x window) frames back.
+        self.reach = len(decoder.layers) * (decoder.window - 1) + 1
+
+    def add(self, index: int, text_feature, warm_audio=None) -> None:
+        """A new branch for a prompt (text_dim,), starting now, as column ``index`` of the weights
+        ``step`` takes; ``warm_audio`` (1,m,audio_dim): the last m frames heard, run first so the
+        branch does not start cold."""
+        warm = 0 if warm_audio is None else warm_audio.shape[1]
+        stepper = FrameStepper(self.model, start=self.frames - warm)
+        self.text[index] = torch.as_tensor(text_feature).reshape(1, -1)
+        self.history[index] = []
+        if warm:
+            terms = stepper.condition_terms(warm_audio, self.text[index])
+            for i in range(warm_audio.shape[1]):
+                self._remember(index, stepper.advance([term[:, :, i] for term in terms])[0])
+        self.branches[index] = stepper
+
+    def drop(self, index: int) -> None:
+        """A branch that will not be shown again."""
+        for store in (self.branches, self.text, self.history):
+            store.pop(index, None)
+
+    def step(self, audio, content_weights, expression_weights=None, progress=None) -> torch.Tensor:
+        """The next n frames: audio (1,n,audio_dim) at the animation rate; per frame a weight per
+        branch (n,K), K = the largest index added + 1, for the content and (by default the same)
+        for the expression -> decoder hidden states (1,n,D)."""
+        n = audio.shape[1]
+        content_weights = np.asarray(content_weights, np.float32)
+        expression_weights = content_weights if expression_weights is None else np.asarray(expression_weights, np.float32)
+        live = sorted(self.branches)
+        terms = {k: self.branches[k].condition_terms(audio, self.text[k]) for k in live}
+        hidden = []
+        for i in range(n):
+            wc, we = content_weights[i], expression_weights[i]
+            steps = {k: self.branches[k].advance([term[:, :, i] for term in terms[k]]) for k in live}
+            for k in live:
+                self._remember(k, steps[k][0])
+            shown = [k for k in live if wc[k] != 0 or we[k] != 0]
+            if len(shown) == 1 and wc[shown[0]] == 1 and we[shown[0]] == 1:
+                hidden.append(steps[shown[0]][1])
+            else:
+                hidden.append(self._blend(shown, wc, we))
+            self.frames += 1
+            if progress is not None:
+                progress(i + 1, n)
+        return torch.stack(hidden, 1)
+
+    def _remember(self, k: int, parts: torch.Tensor) -> None:
+        history = self.history[k]
+        history.append(parts)
+        del history[: -self.reach]
+
+    def _blend(self, shown: list[int], wc, we) -> torch.Tensor:
+        """This frame's decoder output for the branches' features mixed with its weights, over
+        as much of the past as the output depends on; a branch younger than that lends its
+        weight, before it began, to the others."""
+        span = min(self.reach, max(len(self.history[k]) for k in shown))
+        mixed = torch.zeros(span, 2, self.model.cfg.dim)
+        total = torch.zeros(span, 2, 1)
+        for k in shown:
+            own = torch.stack(self.history[k][-span:])[:, :, 0, 0]  # (m,2,D): content, expression; m <= span
+            weights = torch.tensor([float(wc[k]), float(we[k])])[None, :, None]
+            mixed[span - len(own) :] += weights * own
+            total[span - len(own) :] += weights
+        inputs = (mixed / total).sum(1) + self.branches[shown[0]].dec_bias
+        first = self.frames + 1 - span
+        return self.model.stage1.decoder(inputs[None], offset=first)[:, -1]
 
 
 class TwoStageAnimator(Animator):
@@ -273,3 +384,11 @@ class TwoStageAnimator(Animator):
         text = torch.as_tensor(np.asarray(text_feature, np.float32)).reshape(1, -1)
         offsets = self.model.generate(audio, text, frames or self.frames_for(audio_features), progress)[0].numpy()
         return self.neutral[None] + offsets
+
+    def animate_blend(self, audio_features, text_features, content_weights, expression_weights=None, progress=None) -> np.ndarray:
+        """The prompts blended in the decoder's input space (``PromptBranches``), each run from
+        the clip's start, so that outside a change each stretch is what its prompt alone makes."""
+        audio = torch.as_tensor(np.asarray(audio_features, np.float32))[None]
+        features = np.asarray(text_features, np.float32)
+        offsets = self.model.generate_blend(audio, features, content_weights, expression_weights, None, progress)
+        return self.neutral[None] + offsets[0].numpy()
