@@ -66,16 +66,33 @@ def _weights(args) -> dict:
     return {"weights_dir": args.weights} if args.weights else {}
 
 
+def _timeline(args):
+    """The Timeline that --at (and --ease) describe, or None."""
+    from .text.timeline import Timeline
+
+    if not args.at:
+        if args.ease is not None:
+            raise InputError("--ease sets how a timeline's changes ease: give --at SECONDS PROMPT too")
+        return None
+    if args.text is None:
+        raise InputError("--at changes the prompt along the clip: give the first prompt with --text")
+    return Timeline.make(args.text, args.at, args.ease)
+
+
 def _generate(args) -> None:
     from .pipeline import generate_video
 
     if args.alpha is not None and args.text_b is None:
         raise InputError("--alpha blends towards --text-b: give --text-b too")
+    timeline = _timeline(args)
+    if timeline is not None and args.text_b is not None:
+        raise InputError("--at and --text-b do not go together: a timeline changes the prompt, --text-b blends two")
     bar, progress = _stage_bar(args.quiet)
     with bar:
         result = generate_video(
             args.audio, args.text, args.out, args.method, args.text_b, args.alpha or 0.0, size=args.size,
-            export_dir=args.export_dir, max_seconds=args.max_seconds, progress=progress, still=args.still, **_weights(args),
+            export_dir=args.export_dir, max_seconds=args.max_seconds, progress=progress, still=args.still,
+            timeline=timeline, strength=args.strength, **_weights(args),
         )  # fmt: skip
     for note in result.notes:
         print(f"note: {note}", file=sys.stderr)
@@ -88,8 +105,9 @@ def _compare(args) -> None:
     bar, progress = _stage_bar(args.quiet)
     with bar:
         result = compare_video(
-            args.audio, args.text, args.out, size=args.size, max_seconds=args.max_seconds, progress=progress, still=args.still, **_weights(args)
-        )
+            args.audio, args.text, args.out, size=args.size, max_seconds=args.max_seconds, progress=progress, still=args.still,
+            timeline=_timeline(args), strength=args.strength, **_weights(args),
+        )  # fmt: skip
     for note in result.notes:
         print(f"note: {note}", file=sys.stderr)
     print(json.dumps({"out": result.video, "frames": result.frames, "methods": [a.method for a in result.animations]}))
@@ -240,6 +258,15 @@ def _count(text: str) -> int:
     return value
 
 
+def _timeline_options(command) -> None:
+    command.add_argument(
+        "--at", nargs=2, action="append", metavar=("SECONDS", "PROMPT"),
+        help='from SECONDS on, ease to PROMPT (repeatable): --text "calm" --at 4.5 "furious" --at 8 "a little amused"',
+    )  # fmt: skip
+    command.add_argument("--ease", type=float, help="seconds each --at change eases over (default 0.5)")
+    command.add_argument("--strength", type=float, default=1.0, help="expression strength, 0 to 2 (default 1): the expression scaled, not the lips")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m expressive_talker", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -279,6 +306,7 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--max-seconds", type=_seconds, default=None, help="longest audio accepted (default 60)")
     generate.add_argument("--weights", help="weights folder (default: weights/ or EXPRESSIVE_TALKER_WEIGHTS)")
     generate.add_argument("--still", action="store_true", help=STILL_HELP)
+    _timeline_options(generate)
     generate.add_argument("--quiet", action="store_true", help="no progress bar")
     generate.set_defaults(run=_generate)
 
@@ -302,6 +330,7 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--max-seconds", type=_seconds, default=None, help="longest audio accepted (default 60)")
     compare.add_argument("--weights", help="weights folder (default: weights/ or EXPRESSIVE_TALKER_WEIGHTS)")
     compare.add_argument("--still", action="store_true", help=STILL_HELP)
+    _timeline_options(compare)
     compare.add_argument("--quiet", action="store_true", help="no progress bar")
     compare.set_defaults(run=_compare)
 
@@ -359,6 +388,15 @@ def build_parser() -> argparse.ArgumentParser:
     live.add_argument("--json", help="also write the result to this file")
     live.add_argument("--quiet", action="store_true", help="no progress bars")
     live.set_defaults(run=_evaluate_live)
+
+    timeline = commands.add_parser("evaluate-timeline", help="timelines on real speech: every emotion switched to every other at 5 s (prints JSON)")
+    timeline.add_argument("--data", required=True, help="folder of real speech, NAME.wav (python -m expressive_talker.lipsync build-devset)")
+    timeline.add_argument("--methods", default="ours,expclip", help="comma-separated methods that take a prompt (default ours,expclip)")
+    timeline.add_argument("--ease", type=float, default=0.5, help="seconds the switch eases over (default 0.5)")
+    timeline.add_argument("--weights", help="weights folder (default: weights/ or EXPRESSIVE_TALKER_WEIGHTS)")
+    timeline.add_argument("--json", help="also write the result to this file")
+    timeline.add_argument("--quiet", action="store_true", help="no progress bars")
+    timeline.set_defaults(run=_evaluate_timeline)
 
     bundle = commands.add_parser("space-bundle", help="the folder a Hugging Face Space is made from, checked against the Space rules (prints JSON)")
     bundle.add_argument("out", help="a new (or empty) folder")
@@ -439,6 +477,14 @@ def _evaluate_live(args) -> None:
 
     lookaheads = [float(x) / 1000 for x in args.lookahead_ms.split(",") if x]
     print(write_json(evaluate_live(args.data, args.weights, lookaheads, progress=not args.quiet), args.json))
+
+def _evaluate_timeline(args) -> None:
+    from .evaluate import write_json
+    from .evaluate_timeline import evaluate_timeline
+
+    methods = [m for m in args.methods.split(",") if m]
+    print(write_json(evaluate_timeline(args.data, methods, ease_s=args.ease, progress=not args.quiet, **_weights(args)), args.json))
+
 
 def _space_bundle(args) -> None:
     import json

@@ -122,7 +122,7 @@ def evaluate_live(data_dir: str, weights_dir: str | None = None, lookaheads=LOOK
         session = LiveSession("neutral", still=True, weights_dir=weights_dir, keep_vertices=True)
         stream(session, wave, switch_at=half, prompt=emotion)
         vertices = np.concatenate(session.raw_vertices)
-        switch = session.transition.changes[-1][0]
+        switch = session.schedule.changes[-1][0]
         after = rig.solve(vertices[switch : switch + int(round(SWITCH_READ_S * session.fps))])
         read[emotion] = read_expression(after)[0]
         steps.append(_largest_step(vertices))

@@ -193,7 +193,7 @@ async def live_socket(websocket, hub: LiveHub) -> None:
                 await asyncio.gather(*readings)
                 take = await asyncio.to_thread(hub.save_take, session)
                 await websocket.send_json({
-                    "type": "end", "seconds": round(session.seconds, 3), "frames": session.stepper.frames, "take": take,
+                    "type": "end", "seconds": round(session.seconds, 3), "frames": session.branches.frames, "take": take,
                     "server_cpu_s": round(time.process_time() - cpu_start, 3),
                 })  # fmt: skip
                 await websocket.close(1000)

@@ -5,13 +5,13 @@ at any moment.
     for chunk in microphone:                # 16 kHz mono float32 (``PcmDecoder`` for other PCM)
         for frame in session.push(chunk):   # frame.t, frame.until, frame.weights (52), frame.head (3)
             drive_the_face(frame)
-    session.set_prompt("furious")           # eases to the new expression (text/transition.py)
+    session.set_prompt("furious")           # eases to the new expression (models.two_stage.PromptBranches)
     last = session.finish()                 # the rest, once the voice has ended
 
 The same model as the offline path, stepped as it arrives: speech features over a sliding window
 (``features.py``), resampled to the frame rate (``resample.py``), Audio2Con and Text2Exp with
-their caches and the frozen decoder (``models.two_stage.FrameStepper``, which the offline decode
-runs too), the ARKit fit (``FaceRig.solve``), then the motion layer in streaming form
+their caches and the frozen decoder (``models.two_stage.PromptBranches``, which the offline
+timeline runs too: one prompt is one ``FrameStepper``, as in the offline decode), the ARKit fit (``FaceRig.solve``), then the motion layer in streaming form
 (``motion.py``). ``still=True`` gives the model's raw output, as ``generate --still`` does.
 """
 
@@ -23,7 +23,7 @@ import numpy as np
 
 from ..audio.io import SAMPLE_RATE
 from ..errors import InputError
-from ..text.transition import EASE_S, PromptTransition
+from ..text.transition import EASE_S, WARMUP_S, PromptSchedule
 from .features import StreamingFeatures, WindowConfig
 from .resample import StreamingResampler
 
@@ -62,7 +62,7 @@ class LiveSession:
         from .. import pipeline
         from ..audio import get_speech_encoder
         from ..face.rig import load_rig
-        from ..models.two_stage import FrameStepper, TwoStageAnimator
+        from ..models.two_stage import PromptBranches, TwoStageAnimator
 
         # One BLAS thread for the whole process: OpenBLAS's idle threads spin for about 100 ms
         # after each call, so small products every hop would keep a core busy doing nothing.
@@ -79,9 +79,12 @@ class LiveSession:
         encoder = get_speech_encoder(self.animator.audio_backend, threads=LIVE_ENCODER_THREADS)
         self.features = StreamingFeatures(encoder, window)
         self.resampler = StreamingResampler(encoder.fps, self.fps, encoder.dim)
-        self.stepper = FrameStepper(self.animator.model)
+        self.branches = PromptBranches(self.animator.model)
+        self.branches.add(0, pipeline.text_feature(self.animator, prompt)[0])
+        self.schedule = PromptSchedule(self.fps, ease_s)
         self.prompt = prompt
-        self.transition = PromptTransition(pipeline.text_feature(self.animator, prompt)[0], self.fps, ease_s)
+        # The speech features of the last WARMUP_S: a new prompt's branch runs over them first.
+        self._recent_rows = np.zeros((0, encoder.dim), np.float32)
         self.motion = None
         if not still:
             from .motion import StreamingMotion
@@ -109,8 +112,12 @@ class LiveSession:
         (the face keeps the one it has)."""
         from ..pipeline import text_feature
 
+        import torch
+
         feature = text_feature(self.animator, text)[0]
-        self.transition.change(feature, self.stepper.frames)
+        index = self.schedule.prompts
+        self.branches.add(index, feature, torch.from_numpy(self._recent_rows)[None])
+        self.schedule.change(index, self.branches.frames)
         self.prompt = text
 
     def push(self, samples: np.ndarray) -> list[LiveFrame]:
@@ -144,12 +151,15 @@ class LiveSession:
         n = len(audio_rows)
         if n == 0:
             return []
-        start = self.stepper.frames
-        text = self.transition.features(start, n)
-        change = self.transition.progress(start, n) if len(self.transition.changes) > 1 else None
+        start = self.branches.frames
+        weights = self.schedule.weights(start, n)
         with torch_threads(1), torch.inference_mode():
-            hidden = self.stepper.step(torch.from_numpy(audio_rows)[None], torch.from_numpy(text)[None], change=change)
+            hidden = self.branches.step(torch.from_numpy(audio_rows)[None], weights)
             vertices = self.animator.neutral[None] + self.animator.model.stage1.to_offsets(hidden)[0].numpy()
+        for prompt, end in self.schedule.ends().items():
+            if end <= self.branches.frames:
+                self.branches.drop(prompt)
+        self._recent_rows = np.concatenate([self._recent_rows, audio_rows])[-int(round(WARMUP_S * self.fps)) :]
         weights = self.rig.solve(vertices)
         if self.raw_vertices is not None:
             self.raw_vertices.append(vertices)
