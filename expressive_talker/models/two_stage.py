@@ -298,15 +298,15 @@ class PromptBranches:
         n = audio.shape[1]
         content_weights = np.asarray(content_weights, np.float32)
         expression_weights = content_weights if expression_weights is None else np.asarray(expression_weights, np.float32)
-        live = sorted(self.branches)
-        terms = {k: self.branches[k].condition_terms(audio, self.text[k]) for k in live}
+        running = sorted(self.branches)
+        terms = {k: self.branches[k].condition_terms(audio, self.text[k]) for k in running}
         hidden = []
         for i in range(n):
             wc, we = content_weights[i], expression_weights[i]
-            steps = {k: self.branches[k].advance([term[:, :, i] for term in terms[k]]) for k in live}
-            for k in live:
+            steps = {k: self.branches[k].advance([term[:, :, i] for term in terms[k]]) for k in running}
+            for k in running:
                 self._remember(k, steps[k][0])
-            shown = [k for k in live if wc[k] != 0 or we[k] != 0]
+            shown = [k for k in running if wc[k] != 0 or we[k] != 0]
             if len(shown) == 1 and wc[shown[0]] == 1 and we[shown[0]] == 1:
                 hidden.append(steps[shown[0]][1])
             else:
