@@ -192,8 +192,6 @@ def animate_speech(
 def _animate_blend(animator, audio_features, prompts: list[str], content: np.ndarray, strength: float, progress):
     """Prompts blended frame by frame with weights (T,K), the expression scaled from the neutral
     prompt's by ``strength`` (``Animator.animate_blend``)."""
-    from .text import get_text_encoder
-
     frames = len(content)
     if strength != 1.0 and NEUTRAL_PROMPT not in prompts:
         prompts = [*prompts, NEUTRAL_PROMPT]
@@ -201,9 +199,9 @@ def _animate_blend(animator, audio_features, prompts: list[str], content: np.nda
     expression = content * strength
     if strength != 1.0:
         expression[:, prompts.index(NEUTRAL_PROMPT)] += 1.0 - strength
-    embedded = get_text_encoder(animator.text_backend, adapter=animator.text_adapter).encode(prompts)
-    vertices = animator.animate_blend(audio_features, embedded.vectors.astype(np.float32), content, expression, progress=progress)
-    return vertices, list(embedded.notes)
+    features, notes = zip(*(text_feature(animator, prompt) for prompt in prompts))
+    vertices = animator.animate_blend(audio_features, np.stack(features), content, expression, progress=progress)
+    return vertices, list(dict.fromkeys(n for n in sum(notes, [])))
 
 
 def available_methods(weights_dir: str = WEIGHTS_DIR) -> list[str]:
