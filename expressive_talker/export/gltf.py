@@ -62,6 +62,14 @@ class _Builder:
         self.accessors.append(accessor)
         return len(self.accessors) - 1
 
+    def add_bytes(self, data: bytes) -> int:
+        """Raw bytes (an image) as a bufferView; returns its index."""
+        self.views.append({"buffer": 0, "byteOffset": self.offset, "byteLength": len(data)})
+        pad = (-len(data)) % 4
+        self.chunks.append(bytes(data) + b"\0" * pad)
+        self.offset += len(data) + pad
+        return len(self.views) - 1
+
     def blob(self) -> bytes:
         return b"".join(self.chunks)
 
