@@ -44,18 +44,22 @@ def _linear_texture() -> np.ndarray:
     return (facecap_texture().rgba[..., :3].astype(np.float32) / 255.0) ** 2.2
 
 
-def texture_mean(uv: np.ndarray) -> float:
-    """The texture's mean (linear, over channels) at texture coordinates ``uv`` (N,2)."""
-    image = _linear_texture()
+def bright_texture() -> np.ndarray:
+    """(H,W,3) sRGB uint8: the texture with the lights' gain baked in (clipped at white), for
+    files that a viewer lights with its own lights (the .glb export)."""
+    return np.round(np.minimum(LIGHT_GAIN * _linear_texture(), 1.0) ** (1 / 2.2) * 255).astype(np.uint8)
+
+
+def tint(colour, uv: np.ndarray, baked: bool = False) -> tuple[float, float, float, float]:
+    """The base colour factor that makes the texture at ``uv`` look ``colour`` on average: under
+    ``LIGHT_GAIN`` times brighter lights, or on ``bright_texture`` (``baked``)."""
+    image = LIGHT_GAIN * _linear_texture()
+    if baked:
+        image = np.minimum(image, 1.0)
     h, w = image.shape[:2]
     x = np.clip((uv[:, 0] * w).astype(int), 0, w - 1)
     y = np.clip((uv[:, 1] * h).astype(int), 0, h - 1)
-    return float(image[y, x].mean())
-
-
-def tint(colour, uv: np.ndarray) -> tuple[float, float, float, float]:
-    """The base colour factor that makes the texture at ``uv`` look ``colour`` on average."""
-    rgb = np.clip(np.asarray(colour[:3]) / (LIGHT_GAIN * texture_mean(uv)), 0.0, 1.0)
+    rgb = np.clip(np.asarray(colour[:3]) / float(image[y, x].mean()), 0.0, 1.0)
     return (*(float(c) for c in rgb), float(colour[3]) if len(colour) > 3 else 1.0)
 
 
@@ -81,6 +85,17 @@ def eye_colours(vertices: np.ndarray, centre: np.ndarray) -> np.ndarray:
     return colours
 
 
+def head_parts(rig: FaceRig) -> dict[str, np.ndarray]:
+    """The head's triangles by material, for files whose readers take no vertex colours
+    (Blender): "mouth" inside it, "lips" where the vermilion covers most of a triangle, "skin"."""
+    tris = rig.triangles
+    inside = np.zeros(rig.num_vertices, bool)
+    inside[rig.regions["mouth_interior"]] = True
+    mouth = inside[tris].any(1)
+    lips = ~mouth & (lip_amount(rig)[tris].mean(1) >= 0.5)
+    return {"skin": tris[~mouth & ~lips], "lips": tris[lips], "mouth": tris[mouth]}
+
+
 def lip_amount(rig: FaceRig) -> np.ndarray:
     """(V,) in [0,1]: how much of the lips' colour each head vertex takes. The vermilion runs
     along the inner lip edge, about 7 mm tall on the upper lip and 8 mm on the lower at the
@@ -102,3 +117,19 @@ def lip_amount(rig: FaceRig) -> np.ndarray:
     amount[~front | (taper == 0)] = 0.0
     amount[rig.regions["mouth_interior"]] = 0.0
     return amount.astype(np.float32)
+
+
+def mouth_cavity_geometry(rig: FaceRig) -> tuple[np.ndarray, np.ndarray]:
+    """A dark, inward-facing ellipsoid behind the lips: an open mouth shows a throat, not the skull.
+
+    Its triangles face inwards and it is drawn single-sided, so only its far inner wall shows and
+    the teeth inside it stay visible. Returns (vertices, triangles); the in-page viewer and the
+    .glb export carry it too.
+    """
+    import trimesh
+
+    lips = rig.neutral[rig.lip_indices]
+    centre = np.array([0.0, lips[:, 1].mean() - 0.01, lips[:, 2].min() - 0.035])
+    radii = np.array([np.ptp(lips[:, 0]) * 0.45, 0.035, 0.045])
+    sphere = trimesh.creation.icosphere(subdivisions=3)
+    return (sphere.vertices * radii + centre).astype(np.float32), np.ascontiguousarray(sphere.faces[:, ::-1]).astype(np.int32)

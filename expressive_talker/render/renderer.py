@@ -10,7 +10,7 @@ import scipy.sparse as sp
 
 from ..errors import RenderError
 from ..face.facecap import facecap_texture
-from ..face.look import AMBIENT, BACKGROUND, EYE, LIGHTS, MOUTH, ROUGHNESS, TEETH, eye_colours, head_colours, tint
+from ..face.look import AMBIENT, BACKGROUND, EYE, LIGHTS, MOUTH, ROUGHNESS, TEETH, eye_colours, head_colours, mouth_cavity_geometry, tint
 from ..face.motion import pose_matrix
 from ..face.rig import FaceRig, load_rig
 from .gl import import_pyrender
@@ -105,21 +105,6 @@ def _antialias_silhouette(color: np.ndarray, depth: np.ndarray) -> np.ndarray:
     out = color.copy()
     out[ys, xs] = ((total + 4) // 9).astype(np.uint8)
     return out
-
-
-def mouth_cavity_geometry(rig: FaceRig) -> tuple[np.ndarray, np.ndarray]:
-    """A dark, inward-facing ellipsoid behind the lips: an open mouth shows a throat, not the skull.
-
-    Its triangles face inwards and it is drawn single-sided, so only its far inner wall shows and
-    the teeth inside it stay visible. Returns (vertices, triangles); the in-page viewer draws it too.
-    """
-    import trimesh
-
-    lips = rig.neutral[rig.lip_indices]
-    centre = np.array([0.0, lips[:, 1].mean() - 0.01, lips[:, 2].min() - 0.035])
-    radii = np.array([np.ptp(lips[:, 0]) * 0.45, 0.035, 0.045])
-    sphere = trimesh.creation.icosphere(subdivisions=3)
-    return (sphere.vertices * radii + centre).astype(np.float32), np.ascontiguousarray(sphere.faces[:, ::-1]).astype(np.int32)
 
 
 def _mouth_cavity(rig: FaceRig, material):

@@ -17,7 +17,10 @@ import gradio as gr
 
 AUDIO_FORMATS = "wav, mp3, flac, ogg, m4a or webm"
 
+# Gradio's container hides its overflow, which makes it the scroll box a sticky element sticks
+# in (and it never scrolls); clipping keeps its edges without that.
 PAGE_CSS = """
+.gradio-container { overflow: clip; }
 #face-rig-picture { position: sticky; top: 8px; align-self: flex-start; }
 """
 
