@@ -123,7 +123,7 @@ def write_glb(path, weights: np.ndarray, fps: float, rig: FaceRig | None = None,
         if uv is not None:
             pbr["baseColorTexture"] = {"index": 0}
         material[name] = len(materials)
-        materials.append({"name": name, "pbrMetallicRoughness": pbr, "doubleSided": name != "mouth"})
+        materials.append({"name": name, "pbrMetallicRoughness": pbr, "doubleSided": name == "teeth"})
     image = b.add_bytes(_texture_png())
 
     def primitive(vertices, triangles, mat, uv=None, targets=None):

@@ -6,7 +6,9 @@ the brows, the shading of the eye sockets, nostrils and ears, and the eyes' iris
 tints it: a colour times the texture. The texture is dark (about 0.39 in linear light on the
 face), so the lights are ``LIGHT_GAIN`` times brighter than for a white surface and each part's
 tint is its intended colour over ``LIGHT_GAIN`` times the texture's mean on that part: the head
-keeps the skin tone it had untextured, with the texture's detail on it.
+keeps the skin tone it had untextured, with the texture's detail on it. Highlights are not to
+grow with the gain: materials reflect ``SPECULAR`` (= 1 / gain) of the usual specular light
+(glTF's KHR_materials_specular in the viewer, a constant in the renderer's shader).
 """
 
 from __future__ import annotations
@@ -25,10 +27,12 @@ TEETH = (0.93, 0.91, 0.84, 1.0)
 MOUTH = (0.35, 0.10, 0.10, 1.0)
 LIPS = (0.70, 0.36, 0.35, 1.0)  # the vermilion: a mouth that reads at 256-512 px
 EYE = (0.90, 0.88, 0.86, 1.0)
+MOUTH_TINT = (1.0, 0.45, 0.42, 1.0)  # inside the lips facecap's texture is dark grey: a red cast on it
 IRIS = (0.55, 0.36, 0.22)  # a brown tint on the texture's grey iris
-IRIS_DEG = 24.0  # half-angle of the iris on the eyeball
+IRIS_DEG = 17.0  # half-angle of the texture's iris on the eyeball
 ROUGHNESS = {"skin": 0.62, "lips": 0.5, "mouth": 0.9, "eye": 0.2, "teeth": 0.35}
 LIGHT_GAIN = 2.5
+SPECULAR = 1.0 / LIGHT_GAIN
 AMBIENT = 0.12 * LIGHT_GAIN
 # Three-point lighting, (colour, intensity, where it shines from towards the origin): warm key
 # upper-left, cool fill right, rim from behind above. The in-page viewer lights the same way.
@@ -71,9 +75,13 @@ def head_colours(rig: FaceRig) -> np.ndarray:
     colours = np.tile(skin, (rig.num_vertices, 1))
     lips = lip_amount(rig)[:, None]
     colours = (1 - lips) * colours + lips * lips_colour
-    inside = rig.regions["mouth_interior"]
-    colours[inside] = tint(MOUTH, rig.head_uv[inside])
+    colours[rig.regions["mouth_interior"]] = MOUTH_TINT
     return colours.astype(np.float32)
+
+
+def cavity_colour() -> tuple[float, float, float, float]:
+    """The untextured mouth cavity's base colour: ``MOUTH`` under the brightened lights."""
+    return (*(c / LIGHT_GAIN for c in MOUTH[:3]), 1.0)
 
 
 def eye_colours(vertices: np.ndarray, centre: np.ndarray) -> np.ndarray:

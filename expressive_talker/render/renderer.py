@@ -10,7 +10,7 @@ import scipy.sparse as sp
 
 from ..errors import RenderError
 from ..face.facecap import facecap_texture
-from ..face.look import AMBIENT, BACKGROUND, EYE, LIGHTS, MOUTH, ROUGHNESS, TEETH, eye_colours, head_colours, mouth_cavity_geometry, tint
+from ..face.look import AMBIENT, BACKGROUND, EYE, LIGHTS, ROUGHNESS, SPECULAR, TEETH, cavity_colour, eye_colours, head_colours, mouth_cavity_geometry, tint
 from ..face.motion import pose_matrix
 from ..face.rig import FaceRig, load_rig
 from .gl import import_pyrender
@@ -33,6 +33,7 @@ class _FaceShaders(ShaderProgramCache):
     def get_program(self, vertex_shader, fragment_shader, geometry_shader=None, defines=None):
         if (vertex_shader, fragment_shader, geometry_shader) == ("mesh.vert", "mesh.frag", None):
             vertex_shader, fragment_shader = (os.path.join(SHADER_DIR, name) for name in ("mesh.vert", "mesh.frag"))
+            defines = {**(defines or {}), "SPECULAR": f"{SPECULAR:.6f}"}
         return super().get_program(vertex_shader, fragment_shader, geometry_shader, defines)
 
 
@@ -141,10 +142,10 @@ class FaceRenderer:
                 baseColorFactor=colour, baseColorTexture=texture, metallicFactor=0.0, roughnessFactor=roughness, doubleSided=double_sided
             )
 
-        skin = textured((1.0, 1.0, 1.0, 1.0), ROUGHNESS["skin"], True)
+        skin = textured((1.0, 1.0, 1.0, 1.0), ROUGHNESS["skin"])  # one-sided: its dark inside showed at the outline
         eyes = textured(tint(EYE, rig.eye_left_uv), ROUGHNESS["eye"])
         teeth = textured(tint(TEETH, rig.teeth_uv), ROUGHNESS["teeth"], True)
-        mouth = pyrender.MetallicRoughnessMaterial(baseColorFactor=MOUTH, metallicFactor=0.0, roughnessFactor=ROUGHNESS["mouth"])
+        mouth = pyrender.MetallicRoughnessMaterial(baseColorFactor=cavity_colour(), metallicFactor=0.0, roughnessFactor=ROUGHNESS["mouth"])
         neutral = np.zeros((1, len(rig.names)), np.float32)
         eye_l, eye_r = rig.eye_vertices(neutral)
         self.head = _DynamicMesh(rig.neutral, rig.triangles, skin, rig.head_uv, head_colours(rig))

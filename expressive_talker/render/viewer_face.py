@@ -21,7 +21,7 @@ import numpy as np
 
 from ..export.gltf import ARRAY_BUFFER, ELEMENT_ARRAY_BUFFER, _Builder, write_glb_container
 from ..face.facecap import facecap_texture
-from ..face.look import AMBIENT, BACKGROUND, EYE, LIGHTS, MOUTH, ROUGHNESS, TEETH, eye_colours, head_colours, mouth_cavity_geometry, tint
+from ..face.look import AMBIENT, BACKGROUND, EYE, LIGHTS, ROUGHNESS, SPECULAR, TEETH, cavity_colour, eye_colours, head_colours, mouth_cavity_geometry, tint
 from ..face.motion import NECK_PIVOT
 from ..face.rig import ARKIT_NAMES, EYE_PITCH_DEG, EYE_YAW_DEG, FaceRig, load_rig
 from .renderer import CAMERA_FOV_DEG, _vertex_normal_operator, camera_position, vertex_normals
@@ -37,13 +37,14 @@ def write_viewer_face(path, rig: FaceRig | None = None) -> str:
         pbr = {"baseColorFactor": list(colour), "metallicFactor": 0.0, "roughnessFactor": ROUGHNESS[name]}
         if textured:
             pbr["baseColorTexture"] = {"index": 0}
-        return {"name": name, "pbrMetallicRoughness": pbr, "doubleSided": double_sided}
+        # Highlights as the renderer's (face/look.py: not brightened with the lights).
+        return {"name": name, "pbrMetallicRoughness": pbr, "doubleSided": double_sided, "extensions": {"KHR_materials_specular": {"specularFactor": SPECULAR}}}
 
     materials = [
-        material("skin", (1.0, 1.0, 1.0, 1.0), True),  # tinted per vertex (COLOR_0)
+        material("skin", (1.0, 1.0, 1.0, 1.0)),  # tinted per vertex (COLOR_0); one-sided: no dark inside at the outline
         material("eye", tint(EYE, rig.eye_left_uv)),
         material("teeth", tint(TEETH, rig.teeth_uv), True),
-        material("mouth", MOUTH, textured=False),
+        material("mouth", cavity_colour(), textured=False),
     ]
 
     def primitive(vertices, triangles, material, uv=None, colours=None, targets=None):
@@ -105,7 +106,7 @@ def write_viewer_face(path, rig: FaceRig | None = None) -> str:
     blob = b.blob()
     doc = {
         "asset": {"version": "2.0", "generator": "expressive-talker viewer", "copyright": "facecap head model and texture by Face Cap (Bannaflak), MIT"},
-        "extensionsUsed": ["KHR_texture_basisu"],
+        "extensionsUsed": ["KHR_texture_basisu", "KHR_materials_specular"],
         "extensionsRequired": ["KHR_texture_basisu"],
         "scene": 0,
         "scenes": [{"name": "face", "nodes": [len(nodes) - 1], "extras": pose}],

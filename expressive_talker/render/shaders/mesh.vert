@@ -7,7 +7,8 @@
 // On llvmpipe, shading every pixel
 // was most of a frame's cost; the head has 2,694 vertices against ~100,000 face pixels at
 // 512 px, and its broad skin highlights look the same when lit per vertex.
-// Attribute locations come from pyrender's defines (NORMAL_LOC, COLOR_0_LOC, INST_M_LOC).
+// Attribute locations come from pyrender's defines (NORMAL_LOC, COLOR_0_LOC, INST_M_LOC); SPECULAR
+// from the renderer's.
 
 layout(location = 0) in vec3 position;
 #ifdef NORMAL_LOC
@@ -86,7 +87,7 @@ void main()
         float specular = fresnel * shadowing * a2 / (PI * d * d) / (4.0 * nl * nv + 0.001);
         vec3 radiance = directional_lights[i].intensity * directional_lights[i].color;
         color += nl * radiance * (1.0 - fresnel) * diffuse;
-        highlight += nl * radiance * specular;
+        highlight += nl * radiance * specular * SPECULAR;  // face/look.py: highlights not brightened with the lights
     }
     float alpha = material.base_color_factor.a;
 #ifdef COLOR_0_LOC
