@@ -145,7 +145,7 @@ class Viewer {
     this.renderer = new THREE.WebGLRenderer({ antialias: true, preserveDrawingBuffer: true });
     this.renderer.setPixelRatio(Math.min(window.devicePixelRatio || 1, 2));
     this.renderer.setScissorTest(true);
-    if (!ktx2Ready) ktx2.detectSupport(this.renderer);
+    if (!ktx2Ready) ktx2.detectSupport(this.renderer).init(); // the transcoder starts while the face downloads
     ktx2Ready = true;
     this.stage.appendChild(this.renderer.domElement);
     this.camera = new THREE.PerspectiveCamera(22, 1, 0.01, 50);
@@ -197,6 +197,7 @@ class Viewer {
     try {
       const face = await load(this.faceUrl);
       const gltf = avatar ? await load(avatar.url) : face;
+      if (this.loadedAt === undefined) this.loadedAt = performance.now(); // fetched, parsed, transcoded
       if (ticket !== this.builds) return;
       this.rig = face.scene.userData;
       models = Array.from({ length: count }, () => new Model(gltf, avatar));
@@ -424,6 +425,7 @@ class Viewer {
       avatar: this.shownAvatar ? this.shownAvatar.name : null,
       status: this.status.textContent,
       mountedAt: this.mountedAt, // performance.now() ms
+      loadedAt: this.loadedAt,
       faceAt: this.faceAt,
 
       panels: this.models.map((m, i) => {
