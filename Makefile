@@ -10,6 +10,8 @@ STAMP := $(VENV)/.installed
 # The in-page viewer's three.js, from npm (pinned in package-lock.json), served by the app itself.
 WEB := expressive_talker/ui/web
 WEB_STAMP := $(WEB)/node_modules/.installed
+BLENDER_VENV := .venv-blender
+BLENDER_STAMP := $(BLENDER_VENV)/.installed
 APT_PACKAGES := $(shell grep -v '^\s*\#' packages.txt)
 # Not needed by the app (so not in packages.txt, which a Space installs): the speech engines
 # that build the training corpus, the browser the UI tests drive, and the PostgreSQL server the
@@ -33,7 +35,7 @@ CORPUS := data/corpus
 demo: setup
 	$(PY) app.py
 
-test: setup dev-apt
+test: setup dev-apt $(BLENDER_STAMP)
 	$(PY) -m pytest
 
 setup: $(STAMP) $(WEB_STAMP)
@@ -50,6 +52,13 @@ $(STAMP): requirements.txt packages.txt pyproject.toml Makefile
 	# importable next to the CPU torch, also in processes such as the accelerate CLI.
 	echo "import expressive_talker" > "$$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/expressive_talker_startup.pth"
 	touch $(STAMP)
+
+# Blender as a Python module (the `bpy` wheel, 370 MB) in a venv of its own, for the test that
+# re-imports the exported .glb with Blender's glTF importer; the app never needs it.
+$(BLENDER_STAMP):
+	$(PYTHON) -m venv $(BLENDER_VENV)
+	$(BLENDER_VENV)/bin/python -m pip install --quiet bpy==5.0.1
+	touch $(BLENDER_STAMP)
 
 # npm from Debian only where there is none (a NodeSource nodejs carries its own).
 $(WEB_STAMP): $(WEB)/package.json $(WEB)/package-lock.json

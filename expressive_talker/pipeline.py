@@ -356,7 +356,7 @@ def interpolation_strip(
             t = min(int(seconds * animation.fps), len(animation.vertices) - 1)
             still = renderer.render(animation.vertices[t])  # weights for eyes and teeth solved for this frame only
             # The caption goes below the still: above it, the page's label and toolbar would cover it.
-            images.append(np.concatenate([still, label_strip(f"alpha = {alpha:g}", renderer.size)], 0))
+            images.append(np.concatenate([still, label_strip(f"α = {alpha:g}", renderer.size)], 0))
     finally:
         if own:
             renderer.close()

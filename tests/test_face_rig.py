@@ -110,3 +110,25 @@ def test_every_emotion_preset_changes_the_face(rig):
         w = emotion_weights(emotion)
         assert w.shape == (52,) and w.min() >= 0 and w.max() <= 1
         assert (w.sum() > 0) == (emotion != "neutral")
+
+
+def test_the_scalp_has_no_seam_to_see_through(rig):
+    """facecap's UV seams duplicate vertices: the copies share position and every blendshape's
+    offset, so the skin stays closed in every pose (no pinholes along a seam); its only openings
+    are the eyes, the mouth and the neck, none above the eyes."""
+    _, group = np.unique(np.round(rig.neutral, 6), axis=0, return_inverse=True)
+    group = group.ravel()
+    first = np.full(group.max() + 1, -1)
+    for i, g in enumerate(group):
+        if first[g] < 0:
+            first[g] = i
+    copies = first[group]
+    assert (copies != np.arange(len(group))).sum() > 20  # there are seams
+    assert np.array_equal(rig.neutral, rig.neutral[copies]) and np.array_equal(rig.deltas, rig.deltas[:, copies])
+    welded = group[rig.triangles]
+    edges = np.sort(np.concatenate([welded[:, [0, 1]], welded[:, [1, 2]], welded[:, [2, 0]]]), 1)
+    unique, counts = np.unique(edges, axis=0, return_counts=True)
+    position = np.zeros((group.max() + 1, 3))
+    position[group] = rig.neutral
+    open_edges = position[unique[counts == 1]].mean(1)
+    assert open_edges[:, 1].max() < rig.neutral[:, 1].max() * 0.2  # nothing open on the scalp

@@ -48,7 +48,8 @@ def test_open_jaw_shows_teeth_and_a_dark_mouth_not_the_skull(renderer):
     w = weights(jawOpen=1.0)
     opened = mouth_box(renderer.render(rig.pose(w), w))
     white = lambda px: ((px.min(axis=1) > 185) & (np.ptp(px, axis=1) < 40)).sum()  # noqa: E731
-    dark_red = lambda px: ((px[:, 0] > px[:, 1] + 40) & (px.sum(axis=1) < 330)).sum()  # noqa: E731
+    # facecap's texture is dark inside the mouth; tinted red it reads as a mouth, not skull skin.
+    dark_red = lambda px: ((px[:, 0] > px[:, 1] + 15) & (px.sum(axis=1) < 300)).sum()  # noqa: E731
     assert white(opened) > white(closed) + 20  # teeth appear
     assert dark_red(opened) > dark_red(closed) + 100  # the mouth interior, not skin of the skull
 
@@ -96,7 +97,9 @@ def test_head_rotation_turns_the_whole_head(renderer):
 
 def test_face_shader_looks_like_pyrenders_stock_shader(monkeypatch, renderer):
     """The face shader (render/shaders) is pyrender's lighting model evaluated per vertex
-    instead of per pixel, for speed: the picture must stay the same but for small highlights."""
+    instead of per pixel, for speed: the picture must stay the same but for small highlights.
+    Ours also differs there on purpose: its highlights stay at their usual strength under the
+    brightened lights and are not tinted by the vertex colours (face/look.py)."""
     from pyrender.shader_program import ShaderProgramCache
 
     w = weights(jawOpen=0.6, mouthSmileLeft=0.8, eyeBlinkRight=1.0, browInnerUp=0.5)
@@ -105,8 +108,8 @@ def test_face_shader_looks_like_pyrenders_stock_shader(monkeypatch, renderer):
     stock = renderer.render(renderer.rig.pose(w), w).astype(int)
     face = np.abs(stock - BG).sum(axis=2) > 10
     difference = np.abs(ours - stock).max(axis=2)[face]
-    assert difference.mean() < 2.0  # levels of 255 (about 1 measured)
-    assert (difference > 8).mean() < 0.02
+    assert difference.mean() < 3.0  # levels of 255 (about 1 measured untextured, 2.5 textured)
+    assert (difference > 8).mean() < 0.08  # about 1% untextured, 5.5% with the highlights kept
 
 
 def broken_gl(monkeypatch, renderer):

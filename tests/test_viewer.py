@@ -77,18 +77,28 @@ def test_a_file_the_viewer_cannot_drive_gets_one_clear_message(tmp_path, make, m
         read_avatar(make(tmp_path))
 
 
-def test_an_avatar_the_viewer_cannot_decode_is_refused_by_name():
-    """facecap as three.js ships it (openfacefx's copy): ARKit names, but KTX2 textures."""
+def test_facecap_as_three_js_ships_it_is_an_avatar():
+    """openfacefx's copy of three.js's facecap.glb: KTX2 (Basis) texture, meshopt buffers, facecap's
+    _L/_R names. The viewer decodes KTX2 (three's KTX2Loader), so it is read, all 52 found."""
     from expressive_talker.face.facecap import facecap_path
 
-    with pytest.raises(InputError, match="uses KTX2 \\(Basis\\) textures, which the viewer cannot decode"):
-        read_avatar(facecap_path())
+    morphs = read_avatar(facecap_path())
+    assert morphs.missing == [] and len(morphs.found) == 52
+
+
+def test_a_refused_avatar_is_cleared_and_the_viewer_says_why(tmp_path):
+    from expressive_talker.ui.viewer import avatar_message
+
+    message, kept = avatar_message(str(write_avatar(tmp_path / "plain.glb", ["Fcl_ALL_Joy"])))
+    assert kept is None
+    assert json.loads(message) == {"avatar": None, "refused": json.loads(message)["refused"]}
+    assert "none is named after an ARKit blendshape" in json.loads(message)["refused"]
 
 
 def test_the_viewer_face_is_the_rig_with_its_colours_eyes_teeth_and_neck(tmp_path):
     from expressive_talker.face.motion import NECK_PIVOT
     from expressive_talker.face.rig import load_rig
-    from expressive_talker.render.renderer import LIPS, SKIN
+    from expressive_talker.face.look import LIPS, SKIN, head_colours, tint
     from expressive_talker.render.viewer_face import write_viewer_face
 
     rig = load_rig()
@@ -103,15 +113,23 @@ def test_the_viewer_face_is_the_rig_with_its_colours_eyes_teeth_and_neck(tmp_pat
     def read(accessor):
         acc = gltf.accessors[accessor]
         view = gltf.bufferViews[acc.bufferView]
-        width = {"VEC3": 3, "VEC4": 4}[acc.type]
+        width = {"VEC2": 2, "VEC3": 3, "VEC4": 4}[acc.type]
         return np.frombuffer(blob, np.float32, acc.count * width, view.byteOffset).reshape(acc.count, width)
 
     prim = head.primitives[0]
     assert np.allclose(read(prim.attributes.POSITION), rig.neutral)
     jaw = rig.deltas[ARKIT_NAMES.index("jawOpen")]
     assert np.allclose(read(prim.targets[ARKIT_NAMES.index("jawOpen")]["POSITION"]), jaw)
+    # Skin and lips tint facecap's texture, which the file carries as the package ships it (KTX2).
     colours = read(prim.attributes.COLOR_0)
-    assert np.isclose(colours[:, :3], SKIN[:3]).all(1).mean() > 0.5 and np.isclose(colours[:, :3], LIPS[:3], atol=0.02).all(1).any()
+    assert np.allclose(colours, head_colours(rig))
+    skin, lips = tint(SKIN, rig.head_uv), tint(LIPS, rig.head_uv)
+    assert np.isclose(colours, skin).all(1).mean() > 0.5 and np.isclose(colours, lips, atol=0.02).all(1).any()
+    assert np.allclose(read(prim.attributes.TEXCOORD_0), rig.head_uv)
+    assert "KHR_texture_basisu" in gltf.extensionsRequired and gltf.images[0].mimeType == "image/ktx2"
+    image = gltf.bufferViews[gltf.images[0].bufferView]
+    assert blob[image.byteOffset : image.byteOffset + 12] == b"\xabKTX 20\xbb\r\n\x1a\n"
+    assert all(m.pbrMetallicRoughness.baseColorTexture is not None for m in gltf.materials[:3])
     extras = gltf.scenes[0].extras
     assert extras["jaw"]["slides"].keys() == {"jawOpen", "jawForward", "jawLeft", "jawRight"}
     assert extras["eyes"] == {"yawDeg": 30.0, "pitchDeg": 25.0} and len(extras["lights"]) == 3

@@ -6,27 +6,41 @@ their weights per frame. The eyeballs turn and the lower teeth ride the jaw thro
 node rotations and translations, and the node ``neck`` (at the top of the neck) turns the whole
 head with the motion layer's head rotation, so the file plays as the video looks. Nodes:
 ``expressive-talker`` > ``neck`` > ``headRig`` > ``head``, ``eyeLeft``, ``eyeRight``,
-``teethUpper``, ``teethLower``. Units are metres, +y up, the face looking down +z (glTF's own
-conventions). Model by Face Cap (Bannaflak), MIT.
+``teethUpper``, ``teethLower``, ``mouthCavity``. Units are metres, +y up, the face looking down +z
+(glTF's own conventions). Materials, so that it looks as the video does in three.js and Blender:
+skin, lips and the inside of the mouth (the head in three primitives that share its vertices),
+eyes and teeth, all but the mouth on facecap's texture, embedded as PNG (Blender's importer reads
+no KTX2). Model and texture by Face Cap (Bannaflak), MIT; the file says so in ``asset.copyright``.
 """
 
 from __future__ import annotations
 
+import functools
+import io
 import json
 import struct
 
 import numpy as np
 from scipy.spatial.transform import Rotation
 
+from ..face.look import EYE, LIPS, MOUTH, ROUGHNESS, SKIN, TEETH, bright_texture, head_parts, mouth_cavity_geometry, tint
 from ..face.motion import NECK_PIVOT, head_matrices
 from ..face.rig import ARKIT_NAMES, FaceRig, load_rig
 from .curves import head_track
 
 FLOAT, UINT32 = 5126, 5125
 ARRAY_BUFFER, ELEMENT_ARRAY_BUFFER = 34962, 34963
-SKIN = [0.80, 0.60, 0.50, 1.0]
-EYE = [0.90, 0.89, 0.86, 1.0]
-TEETH = [0.93, 0.91, 0.84, 1.0]
+CREDIT = "facecap head model and texture by Face Cap (Bannaflak), MIT"
+
+
+@functools.lru_cache(maxsize=1)
+def _texture_png() -> bytes:
+    """facecap's texture, brightened as the video's lights brighten it, as PNG (once per process)."""
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.fromarray(bright_texture()).save(out, format="PNG")
+    return out.getvalue()
 
 
 class _Builder:
@@ -62,6 +76,14 @@ class _Builder:
         self.accessors.append(accessor)
         return len(self.accessors) - 1
 
+    def add_bytes(self, data: bytes) -> int:
+        """Raw bytes (an image) as a bufferView; returns its index."""
+        self.views.append({"buffer": 0, "byteOffset": self.offset, "byteLength": len(data)})
+        pad = (-len(data)) % 4
+        self.chunks.append(bytes(data) + b"\0" * pad)
+        self.offset += len(data) + pad
+        return len(self.views) - 1
+
     def blob(self) -> bytes:
         return b"".join(self.chunks)
 
@@ -91,40 +113,49 @@ def write_glb(path, weights: np.ndarray, fps: float, rig: FaceRig | None = None,
     weights = np.clip(np.asarray(weights, dtype=np.float32), 0.0, 1.0)
     frames = len(weights)
     b = _Builder()
-    material = {"SKIN": 0, "EYE": 1, "TEETH": 2}
-    materials = [
-        {"name": name.lower(), "pbrMetallicRoughness": {"baseColorFactor": colour, "metallicFactor": 0.0, "roughnessFactor": rough}}
-        for name, colour, rough in (("SKIN", SKIN, 0.6), ("EYE", EYE, 0.2), ("TEETH", TEETH, 0.35))
-    ]
-    for m in materials:
-        m["doubleSided"] = True
+    # The video's look for a viewer's own lights: the lights' gain is baked into the texture
+    # (face/look.py), and each textured part's colour tints it.
+    materials, material = [], {}
+    for name, colour, uv in (
+        ("skin", SKIN, rig.head_uv), ("lips", LIPS, rig.head_uv), ("mouth", MOUTH, None), ("eye", EYE, rig.eye_left_uv), ("teeth", TEETH, rig.teeth_uv),
+    ):  # fmt: skip
+        pbr = {"baseColorFactor": list(colour if uv is None else tint(colour, uv, baked=True)), "metallicFactor": 0.0, "roughnessFactor": ROUGHNESS[name]}
+        if uv is not None:
+            pbr["baseColorTexture"] = {"index": 0}
+        material[name] = len(materials)
+        materials.append({"name": name, "pbrMetallicRoughness": pbr, "doubleSided": name == "teeth"})
+    image = b.add_bytes(_texture_png())
 
-    def primitive(vertices, triangles, mat, targets=None):
-        prim = {
-            "attributes": {
-                "POSITION": b.add(vertices, "VEC3", ARRAY_BUFFER, bounds=True),
-                "NORMAL": b.add(_smooth_normals(vertices, triangles), "VEC3", ARRAY_BUFFER),
-            },
-            "indices": b.add(triangles.reshape(-1), "SCALAR_INDEX", ELEMENT_ARRAY_BUFFER),
-            "material": material[mat],
+    def primitive(vertices, triangles, mat, uv=None, targets=None):
+        attributes = {
+            "POSITION": b.add(vertices, "VEC3", ARRAY_BUFFER, bounds=True),
+            "NORMAL": b.add(_smooth_normals(vertices, triangles), "VEC3", ARRAY_BUFFER),
         }
+        if uv is not None:
+            attributes["TEXCOORD_0"] = b.add(uv, "VEC2", ARRAY_BUFFER)
+        prim = {"attributes": attributes, "indices": b.add(triangles.reshape(-1), "SCALAR_INDEX", ELEMENT_ARRAY_BUFFER), "material": material[mat]}
         if targets is not None:
             prim["targets"] = [{"POSITION": b.add(d, "VEC3", ARRAY_BUFFER, bounds=True)} for d in targets]
         return prim
 
+    # The head: one primitive per material, sharing the vertices and morph targets of the first.
+    parts = head_parts(rig)
+    skin = primitive(rig.neutral, parts["skin"], "skin", rig.head_uv, rig.deltas)
+    head = [skin] + [
+        {**skin, "indices": b.add(parts[name].reshape(-1), "SCALAR_INDEX", ELEMENT_ARRAY_BUFFER), "material": material[name]} for name in ("lips", "mouth")
+    ]
     meshes = [
-        {"name": "head", "primitives": [primitive(rig.neutral, rig.triangles, "SKIN", rig.deltas)],
-         "weights": [0.0] * len(ARKIT_NAMES), "extras": {"targetNames": list(ARKIT_NAMES)}},
+        {"name": "head", "primitives": head, "weights": [0.0] * len(ARKIT_NAMES), "extras": {"targetNames": list(ARKIT_NAMES)}},
     ]
     nodes = [{"name": "head", "mesh": 0}]
     # Eyes: vertices about their centre, the node placed at the centre and rotated per frame.
     rot_left, rot_right = rig.eye_rotations(weights)
     eye_nodes = []
-    for side, verts, tris, centre in (
-        ("eyeLeft", rig.eye_left_vertices, rig.eye_left_triangles, rig.eye_left_centre),
-        ("eyeRight", rig.eye_right_vertices, rig.eye_right_triangles, rig.eye_right_centre),
+    for side, verts, tris, centre, uv in (
+        ("eyeLeft", rig.eye_left_vertices, rig.eye_left_triangles, rig.eye_left_centre, rig.eye_left_uv),
+        ("eyeRight", rig.eye_right_vertices, rig.eye_right_triangles, rig.eye_right_centre, rig.eye_right_uv),
     ):
-        meshes.append({"name": side, "primitives": [primitive(verts - centre, tris, "EYE")]})
+        meshes.append({"name": side, "primitives": [primitive(verts - centre, tris, "eye", uv)]})
         nodes.append({"name": side, "mesh": len(meshes) - 1, "translation": centre.astype(float).tolist()})
         eye_nodes.append(len(nodes) - 1)
     # Teeth: the upper row is fixed to the skull; the lower row is a rigid body on the jaw.
@@ -134,11 +165,14 @@ def write_glb(path, weights: np.ndarray, fps: float, rig: FaceRig | None = None,
     lower_set[lower] = True
     upper_tri = teeth_tri[~lower_set[teeth_tri].any(1)]
     lower_tri = teeth_tri[lower_set[teeth_tri].all(1)] - lower.min()
-    meshes.append({"name": "teethUpper", "primitives": [primitive(teeth[~lower_set], upper_tri, "TEETH")]})
+    meshes.append({"name": "teethUpper", "primitives": [primitive(teeth[~lower_set], upper_tri, "teeth", rig.teeth_uv[~lower_set])]})
     nodes.append({"name": "teethUpper", "mesh": len(meshes) - 1})
-    meshes.append({"name": "teethLower", "primitives": [primitive(teeth[lower], lower_tri, "TEETH")]})
+    meshes.append({"name": "teethLower", "primitives": [primitive(teeth[lower], lower_tri, "teeth", rig.teeth_uv[lower])]})
     nodes.append({"name": "teethLower", "mesh": len(meshes) - 1})
     jaw_node = len(nodes) - 1
+    # A dark throat behind the lips: an open mouth shows it, not the back of the head.
+    meshes.append({"name": "mouthCavity", "primitives": [primitive(*mouth_cavity_geometry(rig), "mouth")]})
+    nodes.append({"name": "mouthCavity", "mesh": len(meshes) - 1})
     # The head turns about the neck: the rig is shifted so that the pivot is the neck's origin.
     nodes.append({"name": "headRig", "translation": (-NECK_PIVOT).astype(float).tolist(), "children": list(range(len(nodes)))})
     nodes.append({"name": "neck", "translation": NECK_PIVOT.astype(float).tolist(), "children": [len(nodes) - 1]})
@@ -165,12 +199,14 @@ def write_glb(path, weights: np.ndarray, fps: float, rig: FaceRig | None = None,
 
     blob = b.blob()
     doc = {
-        "asset": {"version": "2.0", "generator": "expressive-talker", "copyright": "facecap head model by Face Cap (Bannaflak), MIT"},
+        "asset": {"version": "2.0", "generator": "expressive-talker", "copyright": CREDIT},
         "scene": 0,
         "scenes": [{"name": "face", "nodes": [len(nodes) - 1]}],
         "nodes": nodes,
         "meshes": meshes,
         "materials": materials,
+        "textures": [{"source": 0}],
+        "images": [{"bufferView": image, "mimeType": "image/png", "name": "facecap"}],
         "animations": [{"name": "speech", "samplers": samplers, "channels": channels}],
         "accessors": b.accessors,
         "bufferViews": b.views,

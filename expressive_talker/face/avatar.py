@@ -20,8 +20,8 @@ from .rig import ARKIT_NAMES
 
 AVATAR_SUFFIXES = (".glb", ".vrm")
 # Required glTF extensions whose decoders the viewer does not ship (it reads meshopt and quantized
-# meshes, and plain PNG/JPEG textures).
-UNSUPPORTED = {"KHR_draco_mesh_compression": "Draco-compressed meshes", "KHR_texture_basisu": "KTX2 (Basis) textures"}
+# meshes, PNG/JPEG textures and KTX2 (Basis) textures).
+UNSUPPORTED = {"KHR_draco_mesh_compression": "Draco-compressed meshes"}
 _ARKIT_LOWER = {name.lower(): name for name in ARKIT_NAMES}
 # Longest first, so that a prefixed name is matched by the longest ARKit name it ends with.
 _BY_LENGTH = sorted(_ARKIT_LOWER, key=len, reverse=True)

@@ -3,11 +3,14 @@
 The asset is a binary glTF whose buffers are meshopt-compressed (EXT_meshopt_compression)
 and quantized (KHR_mesh_quantization). We decode it here at run time instead of committing a
 decoded copy, and bake every node transform so the returned geometry is upright, facing +z,
-in metres. Model by Face Cap (Bannaflak), distributed with three.js under MIT.
+in metres. Every mesh carries its texture coordinates into the one skin texture, a KTX2 (Basis
+Universal) image that ``facecap_texture`` transcodes with ``opengl_basisu`` once per process.
+Model and texture by Face Cap (Bannaflak), distributed with three.js under MIT.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import struct
 from dataclasses import dataclass
@@ -35,6 +38,19 @@ class FacecapMeshes:
     eye_right_triangles: np.ndarray
     teeth_vertices: np.ndarray
     teeth_triangles: np.ndarray
+    # (N, 2) float32 texture coordinates of each mesh's vertices (glTF's: v runs down the image)
+    head_uv: np.ndarray
+    eye_left_uv: np.ndarray
+    eye_right_uv: np.ndarray
+    teeth_uv: np.ndarray
+
+
+@dataclass(frozen=True)
+class FacecapTexture:
+    """The skin texture: the file's own KTX2 bytes and its top level as (H, W, 4) sRGB uint8."""
+
+    ktx2: bytes
+    rgba: np.ndarray
 
 
 def facecap_path():
@@ -134,14 +150,14 @@ def load_facecap() -> FacecapMeshes:
         pos = (pos @ world[:3, :3].T + world[:3, 3]) * _METRES_PER_UNIT
         tri = glb.accessor(prim["indices"]).reshape(-1, 3).astype(np.int32)
         deltas = [glb.accessor(t["POSITION"]) @ world[:3, :3].T * _METRES_PER_UNIT for t in prim.get("targets", [])]
-        return pos, tri, deltas
+        return pos, tri, deltas, _uv(glb, prim)
 
     by_name = {n.get("name"): n for n in glb.gltf["nodes"]}
     mesh_of = {name: glb.gltf["nodes"][by_name[name]["children"][0]]["mesh"] for name in ("head", "eyeLeft", "eyeRight", "teeth")}
-    head, head_tri, head_deltas = geometry(mesh_of["head"])
-    eye_l, eye_l_tri, _ = geometry(mesh_of["eyeLeft"])
-    eye_r, eye_r_tri, _ = geometry(mesh_of["eyeRight"])
-    teeth, teeth_tri, _ = geometry(mesh_of["teeth"])
+    head, head_tri, head_deltas, head_uv = geometry(mesh_of["head"])
+    eye_l, eye_l_tri, _, eye_l_uv = geometry(mesh_of["eyeLeft"])
+    eye_r, eye_r_tri, _, eye_r_uv = geometry(mesh_of["eyeRight"])
+    teeth, teeth_tri, _, teeth_uv = geometry(mesh_of["teeth"])
     names = list(meshes[mesh_of["head"]]["extras"]["targetNames"])
 
     # Centre the model on the head's bounding box so cameras and lights have a stable origin.
@@ -158,4 +174,29 @@ def load_facecap() -> FacecapMeshes:
         eye_right_triangles=eye_r_tri,
         teeth_vertices=f32(teeth - centre),
         teeth_triangles=teeth_tri,
+        head_uv=f32(head_uv),
+        eye_left_uv=f32(eye_l_uv),
+        eye_right_uv=f32(eye_r_uv),
+        teeth_uv=f32(teeth_uv),
     )
+
+
+def _uv(glb: _Glb, prim) -> np.ndarray:
+    """A primitive's TEXCOORD_0 with its material's KHR_texture_transform (offset, scale) baked in."""
+    uv = glb.accessor(prim["attributes"]["TEXCOORD_0"])
+    texture = glb.gltf["materials"][prim["material"]]["pbrMetallicRoughness"]["baseColorTexture"]
+    transform = texture.get("extensions", {}).get("KHR_texture_transform", {})
+    return uv * np.asarray(transform.get("scale", [1.0, 1.0])) + np.asarray(transform.get("offset", [0.0, 0.0]))
+
+
+@functools.lru_cache(maxsize=1)
+def facecap_texture() -> FacecapTexture:
+    """The head's texture, transcoded once per process (~15 ms) by Basis Universal's own transcoder."""
+    import opengl_basisu
+
+    glb = _Glb(facecap_path().read_bytes())
+    texture = glb.gltf["textures"][glb.gltf["materials"][0]["pbrMetallicRoughness"]["baseColorTexture"]["index"]]
+    image = glb.gltf["images"][texture["extensions"]["KHR_texture_basisu"]["source"]]
+    ktx2 = glb.view(image["bufferView"])
+    rgba = opengl_basisu.open(ktx2).transcode("rgba8", level=0).data
+    return FacecapTexture(ktx2=bytes(ktx2), rgba=np.ascontiguousarray(rgba))

@@ -102,6 +102,7 @@ class FaceRig:
         if sorted(order) != list(range(NUM_BLENDSHAPES)):
             raise RuntimeError("facecap.glb does not carry the 52 ARKit blendshapes")
         self.neutral = mesh.head_vertices  # (V,3)
+        self.head_uv = mesh.head_uv  # (V,2) into facecap's skin texture (face/facecap.py)
         self.triangles = mesh.head_triangles  # (F,3)
         deltas = np.zeros_like(mesh.target_deltas)
         deltas[order] = mesh.target_deltas
@@ -109,14 +110,15 @@ class FaceRig:
         self._basis = deltas.reshape(NUM_BLENDSHAPES, -1).T.astype(np.float64)  # (3V,52)
 
         # The eye mesh facecap calls "eyeLeft" sits at -x; name eyes by the face's own side.
-        eyes = [(mesh.eye_left_vertices, mesh.eye_left_triangles), (mesh.eye_right_vertices, mesh.eye_right_triangles)]
+        eyes = [(mesh.eye_left_vertices, mesh.eye_left_triangles, mesh.eye_left_uv), (mesh.eye_right_vertices, mesh.eye_right_triangles, mesh.eye_right_uv)]
         eyes.sort(key=lambda e: -e[0][:, 0].mean())
-        (self.eye_left_vertices, self.eye_left_triangles), (self.eye_right_vertices, self.eye_right_triangles) = eyes
+        (self.eye_left_vertices, self.eye_left_triangles, self.eye_left_uv), (self.eye_right_vertices, self.eye_right_triangles, self.eye_right_uv) = eyes
         self.eye_left_centre = self._eyeball_centre(self.eye_left_vertices)
         self.eye_right_centre = self._eyeball_centre(self.eye_right_vertices)
 
         self._build_regions()
         self._build_teeth(mesh.teeth_vertices, mesh.teeth_triangles)
+        self.teeth_uv = np.concatenate([mesh.teeth_uv, mesh.teeth_uv])  # the lower row is the upper one mirrored
 
     @property
     def num_vertices(self) -> int:

@@ -7,8 +7,11 @@ import threading
 
 import numpy as np
 import scipy.sparse as sp
+from PIL import Image
 
 from ..errors import RenderError
+from ..face.facecap import facecap_texture
+from ..face.look import AMBIENT, BACKGROUND, EYE, LIGHTS, ROUGHNESS, SPECULAR, TEETH, cavity_colour, eye_colours, head_colours, mouth_cavity_geometry, tint
 from ..face.motion import pose_matrix
 from ..face.rig import FaceRig, load_rig
 from .gl import import_pyrender
@@ -18,22 +21,7 @@ from OpenGL import GL  # noqa: E402  (after the platform is chosen)
 from pyrender.shader_program import ShaderProgramCache  # noqa: E402
 
 MIN_SIZE, MAX_SIZE = 256, 1024
-BACKGROUND = (0.93, 0.94, 0.96)
-SKIN = (0.80, 0.60, 0.50, 1.0)
-TEETH = (0.93, 0.91, 0.84, 1.0)
-MOUTH = (0.35, 0.10, 0.10, 1.0)
-LIPS = (0.70, 0.36, 0.35, 1.0)  # the vermilion: a mouth that reads at 256-512 px
-SCLERA, IRIS, PUPIL = (0.95, 0.94, 0.92, 1.0), (0.33, 0.22, 0.14, 1.0), (0.03, 0.03, 0.03, 1.0)
-IRIS_DEG, PUPIL_DEG = 24.0, 10.0  # half-angles of the painted iris and pupil on the eyeball
-AMBIENT = 0.12
 CAMERA_FOV_DEG = 22.0
-# Three-point lighting, (colour, intensity, where it shines from towards the origin): warm key
-# upper-left, cool fill right, rim from behind above. The in-page viewer lights the same way.
-LIGHTS = (
-    ((1.0, 0.96, 0.9), 3.2, (-0.6, 0.5, 0.9)),
-    ((0.85, 0.9, 1.0), 1.4, (0.8, 0.1, 0.6)),
-    ((1.0, 1.0, 1.0), 2.0, (0.2, 0.8, -0.9)),
-)
 
 
 SHADER_DIR = os.path.join(os.path.dirname(__file__), "shaders")
@@ -46,6 +34,7 @@ class _FaceShaders(ShaderProgramCache):
     def get_program(self, vertex_shader, fragment_shader, geometry_shader=None, defines=None):
         if (vertex_shader, fragment_shader, geometry_shader) == ("mesh.vert", "mesh.frag", None):
             vertex_shader, fragment_shader = (os.path.join(SHADER_DIR, name) for name in ("mesh.vert", "mesh.frag"))
+            defines = {**(defines or {}), "SPECULAR": f"{SPECULAR:.6f}"}
         return super().get_program(vertex_shader, fragment_shader, geometry_shader, defines)
 
 
@@ -73,11 +62,12 @@ def vertex_normals(sum_faces: sp.csr_matrix, vertices: np.ndarray, triangles: np
 class _DynamicMesh:
     """A pyrender mesh whose positions and normals are rewritten in place each frame."""
 
-    def __init__(self, vertices, triangles, material, colors=None):
+    def __init__(self, vertices, triangles, material, uv, colors=None):
         self.triangles = np.asarray(triangles, dtype=np.int32)
         self._sum_faces = _vertex_normal_operator(np.asarray(vertices), self.triangles)
+        uv = np.column_stack([uv[:, 0], 1.0 - uv[:, 1]])  # glTF's v runs down; pyrender uploads the image bottom row first
         self.primitive = pyrender.Primitive(
-            positions=vertices, normals=self.normals(vertices), indices=self.triangles, material=material, color_0=colors
+            positions=vertices, normals=self.normals(vertices), texcoord_0=uv, indices=self.triangles, material=material, color_0=colors
         )
         self.colors = None if colors is None else self.primitive.color_0
         self.mesh = pyrender.Mesh([self.primitive])
@@ -92,54 +82,12 @@ class _DynamicMesh:
         prim.normals = self.normals(vertices)
         if prim._vaid is None:  # not uploaded yet: the first render will upload it
             return
-        # Same interleaved layout pyrender uploads: position, normal, [colour].
-        parts = [prim.positions, prim.normals] + ([self.colors] if self.colors is not None else [])
+        # Same interleaved layout pyrender uploads: position, normal, texture coordinate, [colour].
+        parts = [prim.positions, prim.normals, prim.texcoord_0] + ([self.colors] if self.colors is not None else [])
         data = np.ascontiguousarray(np.hstack(parts), dtype=np.float32)
         GL.glBindBuffer(GL.GL_ARRAY_BUFFER, prim._buffers[0])
         GL.glBufferSubData(GL.GL_ARRAY_BUFFER, 0, data.nbytes, data)
         GL.glBindBuffer(GL.GL_ARRAY_BUFFER, 0)
-
-
-def eye_colours(vertices, centre):
-    """Sclera, brown iris and black pupil painted by the angle from the eye's forward axis."""
-    direction = vertices - centre
-    cos = direction[:, 2] / np.linalg.norm(direction, axis=1)
-    colours = np.tile(np.array(SCLERA, np.float32), (len(vertices), 1))
-    colours[cos > np.cos(np.radians(IRIS_DEG))] = IRIS
-    colours[cos > np.cos(np.radians(PUPIL_DEG))] = PUPIL
-    return colours
-
-
-def head_colours(rig: FaceRig) -> np.ndarray:
-    """(V,4) vertex colours of the head: skin, the lips' vermilion, dark red inside the mouth."""
-    colours = np.tile(np.array(SKIN, np.float32), (rig.num_vertices, 1))
-    lips = _lip_amount(rig)[:, None]
-    colours = (1 - lips) * colours + lips * np.array(LIPS, np.float32)
-    colours[rig.regions["mouth_interior"]] = MOUTH
-    return colours.astype(np.float32)
-
-
-def _lip_amount(rig: FaceRig) -> np.ndarray:
-    """(V,) in [0,1]: how much of the lips' colour each head vertex takes. The vermilion runs
-    along the inner lip edge, about 7 mm tall on the upper lip and 8 mm on the lower at the
-    middle, narrowing to nothing at the corners, with a 1.5 mm soft border."""
-    from ..data.lips import LipGap
-
-    v = rig.neutral
-    gap = LipGap(rig)
-    edge = np.concatenate([v[gap.upper], v[gap.lower]])
-    order = np.argsort(edge[:, 0])
-    corner = float(np.abs(edge[:, 0]).max()) + 0.002
-    line = np.interp(v[:, 0], edge[order, 0], edge[order, 1])  # the mouth line's height at each x
-    taper = np.sqrt(np.clip(1 - (v[:, 0] / corner) ** 2, 0, 1))
-    above, below = v[:, 1] - line, line - v[:, 1]
-    height = np.where(above >= 0, 0.007, 0.008) * taper
-    outside = np.maximum(np.abs(v[:, 1] - line) - height, 0)
-    amount = 1 - np.clip(outside / 0.0015, 0, 1)
-    front = v[:, 2] > edge[:, 2].min() - 0.004
-    amount[~front | (taper == 0)] = 0.0
-    amount[rig.regions["mouth_interior"]] = 0.0
-    return amount.astype(np.float32)
 
 
 def _antialias_silhouette(color: np.ndarray, depth: np.ndarray) -> np.ndarray:
@@ -159,21 +107,6 @@ def _antialias_silhouette(color: np.ndarray, depth: np.ndarray) -> np.ndarray:
     out = color.copy()
     out[ys, xs] = ((total + 4) // 9).astype(np.uint8)
     return out
-
-
-def mouth_cavity_geometry(rig: FaceRig) -> tuple[np.ndarray, np.ndarray]:
-    """A dark, inward-facing ellipsoid behind the lips: an open mouth shows a throat, not the skull.
-
-    Its triangles face inwards and it is drawn single-sided, so only its far inner wall shows and
-    the teeth inside it stay visible. Returns (vertices, triangles); the in-page viewer draws it too.
-    """
-    import trimesh
-
-    lips = rig.neutral[rig.lip_indices]
-    centre = np.array([0.0, lips[:, 1].mean() - 0.01, lips[:, 2].min() - 0.035])
-    radii = np.array([np.ptp(lips[:, 0]) * 0.45, 0.035, 0.045])
-    sphere = trimesh.creation.icosphere(subdivisions=3)
-    return (sphere.vertices * radii + centre).astype(np.float32), np.ascontiguousarray(sphere.faces[:, ::-1]).astype(np.int32)
 
 
 def _mouth_cavity(rig: FaceRig, material):
@@ -200,18 +133,30 @@ class FaceRenderer:
         self.rig = rig or load_rig()
         self.lock = threading.Lock()
         self.scene = pyrender.Scene(bg_color=(*BACKGROUND, 1.0), ambient_light=(AMBIENT,) * 3)
-        # Head colours are per vertex: skin outside, dark red inside the mouth.
-        skin = pyrender.MetallicRoughnessMaterial(baseColorFactor=(1.0, 1.0, 1.0, 1.0), metallicFactor=0.0, roughnessFactor=0.62, doubleSided=True)
-        teeth = pyrender.MetallicRoughnessMaterial(baseColorFactor=TEETH, metallicFactor=0.0, roughnessFactor=0.35, doubleSided=True)
-        mouth = pyrender.MetallicRoughnessMaterial(baseColorFactor=MOUTH, metallicFactor=0.0, roughnessFactor=0.9)
-        eyes = pyrender.MetallicRoughnessMaterial(baseColorFactor=(1.0, 1.0, 1.0, 1.0), metallicFactor=0.0, roughnessFactor=0.2)
         rig = self.rig
+        # facecap's skin texture on the head, eyes and teeth (one atlas, uploaded once); the
+        # head's colours are per vertex: skin, the lips, dark red inside the mouth (face/look.py).
+        # Halved to 512 px (the face spans under 300 px of a 512 px frame) and sampled bilinearly,
+        # not trilinearly: per-pixel texturing is most of what it costs on llvmpipe.
+        half = np.asarray(Image.fromarray(facecap_texture().rgba).resize((512, 512), Image.LANCZOS))
+        sampler = pyrender.Sampler(magFilter=GL.GL_LINEAR, minFilter=GL.GL_LINEAR)
+        texture = pyrender.Texture(source=half, source_channels="RGBA", sampler=sampler)
+
+        def textured(colour, roughness, double_sided=False):
+            return pyrender.MetallicRoughnessMaterial(
+                baseColorFactor=colour, baseColorTexture=texture, metallicFactor=0.0, roughnessFactor=roughness, doubleSided=double_sided
+            )
+
+        skin = textured((1.0, 1.0, 1.0, 1.0), ROUGHNESS["skin"])  # one-sided: its dark inside showed at the outline
+        eyes = textured(tint(EYE, rig.eye_left_uv), ROUGHNESS["eye"])
+        teeth = textured(tint(TEETH, rig.teeth_uv), ROUGHNESS["teeth"], True)
+        mouth = pyrender.MetallicRoughnessMaterial(baseColorFactor=cavity_colour(), metallicFactor=0.0, roughnessFactor=ROUGHNESS["mouth"])
         neutral = np.zeros((1, len(rig.names)), np.float32)
         eye_l, eye_r = rig.eye_vertices(neutral)
-        self.head = _DynamicMesh(rig.neutral, rig.triangles, skin, head_colours(rig))
-        self.eye_left = _DynamicMesh(eye_l[0], rig.eye_left_triangles, eyes, eye_colours(rig.eye_left_vertices, rig.eye_left_centre))
-        self.eye_right = _DynamicMesh(eye_r[0], rig.eye_right_triangles, eyes, eye_colours(rig.eye_right_vertices, rig.eye_right_centre))
-        self.teeth = _DynamicMesh(rig.teeth_vertices_posed(neutral)[0], rig.teeth_triangles, teeth)
+        self.head = _DynamicMesh(rig.neutral, rig.triangles, skin, rig.head_uv, head_colours(rig))
+        self.eye_left = _DynamicMesh(eye_l[0], rig.eye_left_triangles, eyes, rig.eye_left_uv, eye_colours(rig.eye_left_vertices, rig.eye_left_centre))
+        self.eye_right = _DynamicMesh(eye_r[0], rig.eye_right_triangles, eyes, rig.eye_right_uv, eye_colours(rig.eye_right_vertices, rig.eye_right_centre))
+        self.teeth = _DynamicMesh(rig.teeth_vertices_posed(neutral)[0], rig.teeth_triangles, teeth, rig.teeth_uv)
         # Everything that turns with the head (face/motion.py's head rotation track).
         self._head_nodes = [self.scene.add(part.mesh) for part in (self.head, self.eye_left, self.eye_right, self.teeth)]
         self._head_nodes.append(self.scene.add(_mouth_cavity(rig, mouth)))

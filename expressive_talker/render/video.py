@@ -125,10 +125,15 @@ def encode_mp4(frames, out_path, fps: int, size: tuple[int, int], wave: np.ndarr
             writer.close()
 
 
+# Debian's fonts-dejavu-core (packages.txt): Pillow's own font has no Greek, and captions say α.
+LABEL_FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+
+
 def label_strip(text: str, width: int) -> np.ndarray:
     strip = Image.new("RGB", (width, LABEL_HEIGHT), (255, 255, 255))
     draw = ImageDraw.Draw(strip)
-    font = ImageFont.load_default(size=max(14, LABEL_HEIGHT // 2))
+    size = max(14, LABEL_HEIGHT // 2)
+    font = ImageFont.truetype(LABEL_FONT, size) if os.path.exists(LABEL_FONT) else ImageFont.load_default(size=size)
     box = draw.textbbox((0, 0), text, font=font)
     draw.text(((width - (box[2] - box[0])) / 2, (LABEL_HEIGHT - (box[3] - box[1])) / 2 - box[1]), text, fill=(30, 30, 30), font=font)
     return np.asarray(strip)

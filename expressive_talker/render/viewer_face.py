@@ -7,7 +7,9 @@ the lower row on the node ``teethLower``, and the dark mouth cavity sits behind 
 tree: ``expressive-talker`` > ``neck`` (at the neck pivot) > ``headRig`` > ``head``, ``eyeLeft``,
 ``eyeRight``, ``teethUpper``, ``teethLower``, ``mouthCavity``. What the viewer's script needs to
 pose it as the renderer does (eye angles, the jaw's motions, camera, lights, background) is in
-the scene's ``extras``. Model by Face Cap (Bannaflak), MIT.
+the scene's ``extras``. The head, eyes and teeth carry facecap's skin texture as the package ships
+it, KTX2 (Basis Universal), which the viewer decodes with three.js's KTX2Loader; colours and lights
+come from ``face/look.py``, as the renderer's do. Model and texture by Face Cap (Bannaflak), MIT.
 """
 
 from __future__ import annotations
@@ -18,29 +20,39 @@ import tempfile
 import numpy as np
 
 from ..export.gltf import ARRAY_BUFFER, ELEMENT_ARRAY_BUFFER, _Builder, write_glb_container
+from ..face.facecap import facecap_texture
+from ..face.look import AMBIENT, BACKGROUND, EYE, LIGHTS, ROUGHNESS, SPECULAR, TEETH, cavity_colour, eye_colours, head_colours, mouth_cavity_geometry, tint
 from ..face.motion import NECK_PIVOT
 from ..face.rig import ARKIT_NAMES, EYE_PITCH_DEG, EYE_YAW_DEG, FaceRig, load_rig
-from .renderer import (
-    AMBIENT, BACKGROUND, CAMERA_FOV_DEG, LIGHTS, MOUTH, TEETH, _vertex_normal_operator, camera_position, eye_colours, head_colours,
-    mouth_cavity_geometry, vertex_normals,
-)  # fmt: skip
+from .renderer import CAMERA_FOV_DEG, _vertex_normal_operator, camera_position, vertex_normals
 
 
 def write_viewer_face(path, rig: FaceRig | None = None) -> str:
     """Write the viewer's head to ``path`` (atomically: a page may be reading the old one)."""
     rig = rig or load_rig()
     b = _Builder()
+    image = b.add_bytes(facecap_texture().ktx2)
+
+    def material(name, colour, double_sided=False, textured=True):
+        pbr = {"baseColorFactor": list(colour), "metallicFactor": 0.0, "roughnessFactor": ROUGHNESS[name]}
+        if textured:
+            pbr["baseColorTexture"] = {"index": 0}
+        # Highlights as the renderer's (face/look.py: not brightened with the lights).
+        return {"name": name, "pbrMetallicRoughness": pbr, "doubleSided": double_sided, "extensions": {"KHR_materials_specular": {"specularFactor": SPECULAR}}}
+
     materials = [
-        {"name": "skin", "pbrMetallicRoughness": {"baseColorFactor": [1, 1, 1, 1], "metallicFactor": 0.0, "roughnessFactor": 0.62}, "doubleSided": True},
-        {"name": "eye", "pbrMetallicRoughness": {"baseColorFactor": [1, 1, 1, 1], "metallicFactor": 0.0, "roughnessFactor": 0.2}},
-        {"name": "teeth", "pbrMetallicRoughness": {"baseColorFactor": list(TEETH), "metallicFactor": 0.0, "roughnessFactor": 0.35}, "doubleSided": True},
-        {"name": "mouth", "pbrMetallicRoughness": {"baseColorFactor": list(MOUTH), "metallicFactor": 0.0, "roughnessFactor": 0.9}},
+        material("skin", (1.0, 1.0, 1.0, 1.0)),  # tinted per vertex (COLOR_0); one-sided: no dark inside at the outline
+        material("eye", tint(EYE, rig.eye_left_uv)),
+        material("teeth", tint(TEETH, rig.teeth_uv), True),
+        material("mouth", cavity_colour(), textured=False),
     ]
 
-    def primitive(vertices, triangles, material, colours=None, targets=None):
+    def primitive(vertices, triangles, material, uv=None, colours=None, targets=None):
         operator = _vertex_normal_operator(vertices, triangles)
         normals = vertex_normals(operator, vertices, triangles)
         attributes = {"POSITION": b.add(vertices, "VEC3", ARRAY_BUFFER, bounds=True), "NORMAL": b.add(normals, "VEC3", ARRAY_BUFFER)}
+        if uv is not None:
+            attributes["TEXCOORD_0"] = b.add(uv, "VEC2", ARRAY_BUFFER)
         if colours is not None:
             attributes["COLOR_0"] = b.add(colours, "VEC4", ARRAY_BUFFER)
         prim = {"attributes": attributes, "indices": b.add(triangles.reshape(-1), "SCALAR_INDEX", ELEMENT_ARRAY_BUFFER), "material": material}
@@ -57,20 +69,20 @@ def write_viewer_face(path, rig: FaceRig | None = None) -> str:
         meshes.append({"name": name, "primitives": [prim]})
         nodes.append({"name": name, "mesh": len(meshes) - 1, **node})
 
-    add("head", primitive(rig.neutral, rig.triangles, 0, head_colours(rig), rig.deltas))
+    add("head", primitive(rig.neutral, rig.triangles, 0, rig.head_uv, head_colours(rig), rig.deltas))
     meshes[0]["weights"] = [0.0] * len(ARKIT_NAMES)
     meshes[0]["extras"] = {"targetNames": list(ARKIT_NAMES)}
-    for side, verts, tris, centre in (
-        ("eyeLeft", rig.eye_left_vertices, rig.eye_left_triangles, rig.eye_left_centre),
-        ("eyeRight", rig.eye_right_vertices, rig.eye_right_triangles, rig.eye_right_centre),
+    for side, verts, tris, centre, uv in (
+        ("eyeLeft", rig.eye_left_vertices, rig.eye_left_triangles, rig.eye_left_centre, rig.eye_left_uv),
+        ("eyeRight", rig.eye_right_vertices, rig.eye_right_triangles, rig.eye_right_centre, rig.eye_right_uv),
     ):
-        add(side, primitive(verts - centre, tris, 1, eye_colours(verts, centre)), translation=centre.astype(float).tolist())
+        add(side, primitive(verts - centre, tris, 1, uv, eye_colours(verts, centre)), translation=centre.astype(float).tolist())
     teeth, lower = rig.teeth_vertices, rig._lower_teeth
     is_lower = np.zeros(len(teeth), bool)
     is_lower[lower] = True
     tris = rig.teeth_triangles
-    add("teethUpper", primitive(teeth[~is_lower], tris[~is_lower[tris].any(1)], 2))
-    add("teethLower", primitive(teeth[lower], tris[is_lower[tris].all(1)] - lower.min(), 2))
+    add("teethUpper", primitive(teeth[~is_lower], tris[~is_lower[tris].any(1)], 2, rig.teeth_uv[~is_lower]))
+    add("teethLower", primitive(teeth[lower], tris[is_lower[tris].all(1)] - lower.min(), 2, rig.teeth_uv[lower]))
     cavity, cavity_tris = mouth_cavity_geometry(rig)
     add("mouthCavity", primitive(cavity, cavity_tris, 3))
     nodes.append({"name": "headRig", "translation": (-NECK_PIVOT).astype(float).tolist(), "children": list(range(len(nodes)))})
@@ -93,12 +105,16 @@ def write_viewer_face(path, rig: FaceRig | None = None) -> str:
     }
     blob = b.blob()
     doc = {
-        "asset": {"version": "2.0", "generator": "expressive-talker viewer", "copyright": "facecap head model by Face Cap (Bannaflak), MIT"},
+        "asset": {"version": "2.0", "generator": "expressive-talker viewer", "copyright": "facecap head model and texture by Face Cap (Bannaflak), MIT"},
+        "extensionsUsed": ["KHR_texture_basisu", "KHR_materials_specular"],
+        "extensionsRequired": ["KHR_texture_basisu"],
         "scene": 0,
         "scenes": [{"name": "face", "nodes": [len(nodes) - 1], "extras": pose}],
         "nodes": nodes,
         "meshes": meshes,
         "materials": materials,
+        "textures": [{"extensions": {"KHR_texture_basisu": {"source": 0}}}],
+        "images": [{"bufferView": image, "mimeType": "image/ktx2"}],
         "accessors": b.accessors,
         "bufferViews": b.views,
         "buffers": [{"byteLength": len(blob)}],

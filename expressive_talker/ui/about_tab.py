@@ -74,8 +74,10 @@ CREDITS = """
 
 ## Credits and licences
 
-- **Face model**: the *facecap* head with the 52 ARKit blendshapes, by Face Cap (Bannaflak), as
-  distributed with three.js (MIT) inside the `openfacefx` package (MIT).
+- **Face model and skin texture**: the *facecap* head with the 52 ARKit blendshapes and its
+  texture, by Face Cap (Bannaflak), as distributed with three.js (MIT) inside the `openfacefx`
+  package (MIT). Its KTX2 texture is transcoded by Basis Universal (Apache-2.0): `opengl_basisu`
+  (MIT) for the video, three.js's transcoder in the page.
 - **Speech encoder**: OpenAI Whisper tiny.en (MIT), converted to CTranslate2; voice activity:
   Silero VAD (MIT) as shipped with faster-whisper.
 - **Text encoder**: sentence-transformers all-MiniLM-L6-v2 (Apache-2.0).
@@ -83,7 +85,8 @@ CREDITS = """
   covered), Festival 2.5 with the CMU ARCTIC slt HTS voice (CMU licence); one real recording,
   CMU ARCTIC a0007 (Carnegie Mellon University, free for any use with its notice). See
   `examples/README.md`.
-- Rendering: pyrender (MIT) on OSMesa or EGL; video: FFmpeg via imageio-ffmpeg.
+- Rendering: pyrender (MIT) on OSMesa or EGL; video: FFmpeg via imageio-ffmpeg; in the page,
+  three.js (MIT). Captions in DejaVu Sans (Bitstream Vera licence).
 """
 
 # The headline columns of the model card's Table 2, and how they are shown here.

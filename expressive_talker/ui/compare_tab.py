@@ -19,16 +19,18 @@ def build_compare_tab(jobs) -> None:
         "The paper's two-stage model, ExpCLIP and FaceFormer on the same speech and prompt, in one "
         "synchronised 3D viewer, then in one video, with a labelled panel each. FaceFormer ignores the prompt." + note
     )
+    # The inputs narrow on the left and the viewer wide beside them, so that at 1366x768 the
+    # whole viewer is in view while it plays; the video follows below it.
     with gr.Row():
-        with gr.Column():
+        with gr.Column(scale=1, min_width=300):
             audio = gr.Audio(sources=["upload", "microphone"], type="filepath", format=None, label="Speech", elem_id="compare-audio")
             text = gr.Textbox(label="Expression", value="furious", max_lines=3)
             still = gr.Checkbox(False, label=STILL_LABEL, elem_id="compare-still")
             button = gr.Button("Compare", variant="primary", elem_id="compare-button")
-        with gr.Column():
+        with gr.Column(scale=2):
+            viewer = build_viewer("compare", jobs)  # one panel per method
             # No label chip: it would cover the left panel's method name in the video.
             video = gr.Video(label="Side by side", show_label=False, format=None, interactive=False, elem_id="compare-video")
-    viewer = build_viewer("compare", jobs)  # the whole width: one panel per method
     curves = gr.JSON(visible=False)
     inputs = [audio, text, still]
     animated = button.click(jobs.animate_compare, inputs, curves, api_name=False, show_progress_on=viewer, **VIDEO_EVENTS)

@@ -49,7 +49,7 @@ def build_face_rig_tab(render_still) -> tuple[list, gr.Image]:
                     gr.Slider(-HEAD_LIMIT_DEG, HEAD_LIMIT_DEG, value=0.0, step=0.5, label=f"head {axis} (°)", elem_id=f"face-rig-head-{axis}")
                     for axis in HEAD_AXES
                 ]
-        with gr.Column(scale=1):
+        with gr.Column(scale=1, elem_id="face-rig-picture"):  # sticky (ui/page.py): in view while the sliders scroll
             image = gr.Image(label="Face", type="numpy", format="png", interactive=False, elem_id="face-rig-image")
             reset = gr.Button("Reset to neutral", elem_id="face-rig-reset")
 

@@ -22,7 +22,7 @@ BLEND_EXAMPLES = (
 def build_interpolate_tab(jobs) -> None:
     gr.Markdown(
         "Two expressions and a blend between them. α = 0 is prompt A, α = 1 is prompt B. "
-        "The blend plays in the 3D viewer first, then as a video. Below the video, stills at the same instant (mid-clip) for α = 0, 0.25, 0.5, 0.75 and 1."
+        "The blend plays in the 3D viewer first, then as a video. Below, stills at the same instant (mid-clip) for α = 0, 0.25, 0.5, 0.75 and 1."
     )
     with gr.Row():
         with gr.Column():
@@ -36,8 +36,11 @@ def build_interpolate_tab(jobs) -> None:
         with gr.Column():
             viewer = build_viewer("interpolate", jobs)
             video = gr.Video(label="Blended animation", format=None, interactive=False, elem_id="interpolate-video")
-            # No label chip on the strip: it would sit on the stills' captions.
-            strip = gr.Image(label="α = 0, 0.25, 0.5, 0.75, 1 at mid-clip", show_label=False, type="numpy", format="png", interactive=False, elem_id="interpolate-strip")
+    # The whole width, so each still is about a fifth of it (over 160 px at 1366 px); no label chip
+    # and no toolbar: they would sit on the stills and their captions.
+    strip = gr.Image(
+        label="α = 0, 0.25, 0.5, 0.75, 1 at mid-clip", show_label=False, buttons=[], type="numpy", format="png", interactive=False, elem_id="interpolate-strip"
+    )
     curves = gr.JSON(visible=False)
     inputs = [audio, text_a, text_b, alpha]
     animated = button.click(jobs.animate_blend, inputs, curves, api_name=False, show_progress_on=viewer, **VIDEO_EVENTS)

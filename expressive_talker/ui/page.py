@@ -5,17 +5,31 @@
   checks them.
 - Gradio's refusal of other files lists two dozen MIME types; it is reworded to the formats the
   app reads.
+- Layout rules a component's own (scoped) CSS cannot express: the Face rig's picture stays in view
+  while its sliders scroll.
 """
 
 from __future__ import annotations
+
+import json
 
 import gradio as gr
 
 AUDIO_FORMATS = "wav, mp3, flac, ogg, m4a or webm"
 
+# Gradio's container hides its overflow, which makes it the scroll box a sticky element sticks
+# in (and it never scrolls); clipping keeps its edges without that.
+PAGE_CSS = """
+.gradio-container { overflow: clip; }
+#face-rig-picture { position: sticky; top: 8px; align-self: flex-start; }
+"""
+
 PAGE_SCRIPT = """
 if (!window.expressiveTalkerPage) {
   window.expressiveTalkerPage = true;
+  const style = document.createElement('style');
+  style.textContent = PAGE_CSS;
+  document.head.appendChild(style);
   const isWebm = (f) => f.type === 'video/webm' || (f.type === '' && f.name.toLowerCase().endsWith('.webm'));
   // A copy of the files with WebM typed as audio, or null when there is none.
   const retyped = (files) => {
@@ -56,7 +70,7 @@ if (!window.expressiveTalkerPage) {
     }
   }).observe(document.body, {childList: true, subtree: true, characterData: false});
 }
-""".replace("FORMATS", AUDIO_FORMATS)
+""".replace("FORMATS", AUDIO_FORMATS).replace("PAGE_CSS", json.dumps(PAGE_CSS))
 
 
 def install_page_fixes() -> gr.HTML:

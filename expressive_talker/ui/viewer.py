@@ -34,6 +34,13 @@ VENDOR_FILES = (
     "examples/jsm/utils/SkeletonUtils.js",
     "examples/jsm/controls/OrbitControls.js",
     "examples/jsm/libs/meshopt_decoder.module.js",
+    "examples/jsm/loaders/KTX2Loader.js",
+    "examples/jsm/utils/WorkerPool.js",
+    "examples/jsm/libs/ktx-parse.module.js",
+    "examples/jsm/libs/zstddec.module.js",
+    "examples/jsm/math/ColorSpaces.js",
+    "examples/jsm/libs/basis/basis_transcoder.js",
+    "examples/jsm/libs/basis/basis_transcoder.wasm",
     "LICENSE",
 )
 MISSING_NOTE = "The 3D viewer is off: three.js is not installed here (run make setup, which runs npm). The video below works as usual."
@@ -125,19 +132,21 @@ def build_viewer(tab: str, jobs, idle: str = "") -> gr.HTML:
     label = "Your own avatar (optional): a .glb or .vrm with ARKit blendshapes"
     avatar = gr.File(label=label, file_types=list(AVATAR_SUFFIXES), elem_id=f"{tab}-avatar", visible=vendor is not None)
 
-    avatar.upload(avatar_message, avatar, viewer, api_name=False)
+    # A refused file is cleared, and the viewer says why in its own line (no "Error" over it).
+    avatar.upload(avatar_message, avatar, [viewer, avatar], api_name=False)
     avatar.clear(lambda: json.dumps({"avatar": None}), None, viewer, api_name=False)
     return viewer
 
 
-def avatar_message(path) -> str:
-    """An uploaded avatar -> the viewer's message; a file it cannot drive -> ``gr.Error``."""
+def avatar_message(path) -> tuple[str, str | None]:
+    """An uploaded avatar -> (the viewer's message, the upload kept); a file it cannot drive ->
+    the facecap head back, the reason for the viewer to show, and the upload cleared."""
     if not path:
-        return json.dumps({"avatar": None})
+        return json.dumps({"avatar": None}), None
     try:
         morphs = read_avatar(path)
     except InputError as exc:
-        raise gr.Error(str(exc), print_exception=False) from None
+        return json.dumps({"avatar": None, "refused": f"Not used as your avatar: {exc}"}), None
     if morphs.missing:
         gr.Warning(f"Your avatar has {len(morphs.found)} of the 52 ARKit blendshapes; it lacks {', '.join(morphs.missing)}.")
-    return json.dumps({"avatar": {"url": file_url(path), "name": os.path.basename(path), **morphs.to_json()}})
+    return json.dumps({"avatar": {"url": file_url(path), "name": os.path.basename(path), **morphs.to_json()}}), path

@@ -1,11 +1,14 @@
 #version 330 core
 // The face shader lights each vertex and lets the rasteriser interpolate the colour (Gouraud
 // shading). The lighting model is pyrender's metallic-roughness one (GGX, Smith-Schlick,
-// Fresnel-Schlick), written out for what the face scene uses: untextured dielectric materials,
-// vertex colours and directional lights without shadows. On llvmpipe, shading every pixel
+// Fresnel-Schlick), written out for what the face scene uses: dielectric materials with at most a
+// base colour texture, vertex colours and directional lights without shadows. The diffuse light
+// and the highlight leave separately: the pixel stage multiplies only the diffuse by the texture.
+// On llvmpipe, shading every pixel
 // was most of a frame's cost; the head has 2,694 vertices against ~100,000 face pixels at
 // 512 px, and its broad skin highlights look the same when lit per vertex.
-// Attribute locations come from pyrender's defines (NORMAL_LOC, COLOR_0_LOC, INST_M_LOC).
+// Attribute locations come from pyrender's defines (NORMAL_LOC, COLOR_0_LOC, INST_M_LOC); SPECULAR
+// from the renderer's.
 
 layout(location = 0) in vec3 position;
 #ifdef NORMAL_LOC
@@ -13,6 +16,9 @@ layout(location = NORMAL_LOC) in vec3 normal;
 #endif
 #ifdef COLOR_0_LOC
 layout(location = COLOR_0_LOC) in vec4 color_0;
+#endif
+#ifdef TEXCOORD_0_LOC
+layout(location = TEXCOORD_0_LOC) in vec2 texcoord_0;
 #endif
 layout(location = INST_M_LOC) in mat4 inst_m;
 
@@ -24,6 +30,9 @@ struct DirectionalLight {
 struct Material {
     vec4 base_color_factor;
     float roughness_factor;
+#ifdef HAS_BASE_COLOR_TEX
+    sampler2D base_color_texture;  // read in mesh.frag; declared alike in both stages
+#endif
 };
 
 uniform mat4 M;
@@ -35,7 +44,11 @@ uniform int n_directional_lights;
 uniform vec3 cam_pos;
 uniform vec3 ambient_light;
 
-out vec4 linear_color;
+out vec4 linear_color;  // diffuse and ambient light times the base colour (and vertex colour)
+out vec3 linear_specular;
+#ifdef HAS_BASE_COLOR_TEX
+out vec2 uv_0;
+#endif
 
 const float PI = 3.141592653589793;
 const float F0 = 0.04;  // reflectance of a dielectric at normal incidence
@@ -61,6 +74,7 @@ void main()
     vec3 diffuse = base * (1.0 - F0) / PI;
 
     vec3 color = base * ambient_light;
+    vec3 highlight = vec3(0.0);
     for (int i = 0; i < n_directional_lights; i++) {
         vec3 l = -directional_lights[i].direction;
         vec3 h = normalize(l + to_camera);
@@ -72,12 +86,17 @@ void main()
         float d = nh * nh * (a2 - 1.0) + 1.0;
         float specular = fresnel * shadowing * a2 / (PI * d * d) / (4.0 * nl * nv + 0.001);
         vec3 radiance = directional_lights[i].intensity * directional_lights[i].color;
-        color += nl * radiance * ((1.0 - fresnel) * diffuse + specular);
+        color += nl * radiance * (1.0 - fresnel) * diffuse;
+        highlight += nl * radiance * specular * SPECULAR;  // face/look.py: highlights not brightened with the lights
     }
     float alpha = material.base_color_factor.a;
 #ifdef COLOR_0_LOC
-    color *= color_0.rgb;  // as in pyrender, the vertex colour tints the lit colour, highlights included
+    color *= color_0.rgb;  // the vertex colour tints the diffuse colour, as glTF's COLOR_0 does
     alpha *= color_0.a;
 #endif
+#ifdef HAS_BASE_COLOR_TEX
+    uv_0 = texcoord_0;
+#endif
     linear_color = vec4(color, alpha);
+    linear_specular = highlight;
 }

@@ -4,6 +4,7 @@
 // Messages come from the page as JSON (see expressive_talker/ui/viewer.py):
 //   {"audio": url, "panels": [{"label", "fps", "names", "frames", "head_rotation_deg"}, ...]}
 //   {"avatar": {"url", "name", "bindings": {gltfMesh: [[morph, arkitName], ...]}, "missing", "turn"} | null}
+//   {"avatar": null, "refused": text}: an upload the server refused; the viewer says why
 //   {"audio", "panels", "autoplay": false}: loaded paused (the Live tab's take)
 // window.expressiveTalkerViewers[id].state() is a read-only view of what is on screen (for tests).
 // Live mode (the Live tab): .live.start(names, fps, hopS), .live.push(frames), .live.stop(); each frame is
@@ -15,6 +16,7 @@ import { GLTFLoader } from './node_modules/three/examples/jsm/loaders/GLTFLoader
 import { OrbitControls } from './node_modules/three/examples/jsm/controls/OrbitControls.js';
 import { clone as cloneModel } from './node_modules/three/examples/jsm/utils/SkeletonUtils.js';
 import { MeshoptDecoder } from './node_modules/three/examples/jsm/libs/meshopt_decoder.module.js';
+import { KTX2Loader } from './node_modules/three/examples/jsm/loaders/KTX2Loader.js';
 
 const DEG = Math.PI / 180;
 // Live mode: frames come in bursts about a hop long. Further behind the newest frame than a hop,
@@ -22,7 +24,11 @@ const DEG = Math.PI / 180;
 const LIVE_MAX_LAG_S = 0.25;
 const LIVE_HOP_S = 0.1; // when the server does not say its hop
 const LIVE_TRACE = 20_000; // drawn poses kept for state() (about 5 minutes at 60 Hz)
-const loader = new GLTFLoader().setMeshoptDecoder(MeshoptDecoder);
+// KTX2 (Basis) textures, facecap's skin among them, are transcoded by three's Basis transcoder,
+// which KTX2Loader fetches from beside itself; it needs a renderer to pick a GPU format.
+const ktx2 = new KTX2Loader();
+const loader = new GLTFLoader().setMeshoptDecoder(MeshoptDecoder).setKTX2Loader(ktx2);
+let ktx2Ready = false;
 const loaded = new Map(); // url -> Promise<gltf>: each model is fetched once per page
 const load = (url) => {
   if (!loaded.has(url)) loaded.set(url, loader.loadAsync(url));
@@ -81,6 +87,15 @@ class Model {
     }
   }
 
+  // The kinds of colour texture on the model's meshes: "compressed" (KTX2) or "image".
+  textures() {
+    const kinds = new Set();
+    this.object.traverse((o) => {
+      for (const m of o.isMesh ? [].concat(o.material) : []) if (m.map) kinds.add(m.map.isCompressedTexture ? 'compressed' : 'image');
+    });
+    return [...kinds].sort();
+  }
+
   // w(name) -> weight; head = [pitch, yaw, roll] degrees.
   pose(w, head) {
     for (const b of this.bindings) b.mesh.morphTargetInfluences[b.morph] = w(b.name);
@@ -130,6 +145,8 @@ class Viewer {
     this.renderer = new THREE.WebGLRenderer({ antialias: true, preserveDrawingBuffer: true });
     this.renderer.setPixelRatio(Math.min(window.devicePixelRatio || 1, 2));
     this.renderer.setScissorTest(true);
+    if (!ktx2Ready) ktx2.detectSupport(this.renderer).init(); // the transcoder starts while the face downloads
+    ktx2Ready = true;
     this.stage.appendChild(this.renderer.domElement);
     this.camera = new THREE.PerspectiveCamera(22, 1, 0.01, 50);
     this.controls = new OrbitControls(this.camera, this.renderer.domElement);
@@ -145,6 +162,9 @@ class Viewer {
     });
     new ResizeObserver(() => this.layout()).observe(this.stage);
     this.say(this.idle);
+    this.mountedAt = performance.now();
+    this.faceAt = null; // when the resting head was first drawn (state() reports it)
+    if (!this.scenes) this.rebuild(); // the resting head at once, before anything plays
   }
 
   say(text) { this.status.textContent = text; }
@@ -153,6 +173,7 @@ class Viewer {
     if (!message) return;
     const msg = typeof message === 'string' ? JSON.parse(message) : message;
     if ('avatar' in msg) this.avatar = msg.avatar;
+    this.refused = msg.refused || null;
     if (msg.panels) {
       this.panels = msg.panels.map((p) => {
         const columns = new Map(p.names.map((n, i) => [n, i]));
@@ -176,6 +197,7 @@ class Viewer {
     try {
       const face = await load(this.faceUrl);
       const gltf = avatar ? await load(avatar.url) : face;
+      if (this.loadedAt === undefined) this.loadedAt = performance.now(); // fetched, parsed, transcoded
       if (ticket !== this.builds) return;
       this.rig = face.scene.userData;
       models = Array.from({ length: count }, () => new Model(gltf, avatar));
@@ -198,6 +220,7 @@ class Viewer {
   }
 
   describe() {
+    if (this.refused) return this.refused;
     const avatar = this.shownAvatar;
     if (!avatar) return this.panels.length ? '' : this.idle;
     const names = avatar.missing.length > 8 ? `${avatar.missing.slice(0, 8).join(', ')}, …` : avatar.missing.join(', ');
@@ -296,6 +319,7 @@ class Viewer {
       this.renderer.setScissor(edge(i), 0, edge(i + 1) - edge(i), size.y);
       this.renderer.render(scene, this.camera);
     });
+    if (this.faceAt === null) this.faceAt = performance.now();
     if (!this.live) this.showTime();
   }
 
@@ -400,10 +424,14 @@ class Viewer {
       duration: this.audio.duration,
       avatar: this.shownAvatar ? this.shownAvatar.name : null,
       status: this.status.textContent,
+      mountedAt: this.mountedAt, // performance.now() ms
+      loadedAt: this.loadedAt,
+      faceAt: this.faceAt,
+
       panels: this.models.map((m, i) => {
         const influences = {};
         for (const b of m.bindings) if (!(b.name in influences)) influences[b.name] = b.mesh.morphTargetInfluences[b.morph];
-        return { label: this.panels[i] ? this.panels[i].label : '', influences };
+        return { label: this.panels[i] ? this.panels[i].label : '', influences, textures: m.textures() };
       }),
     };
   }
