@@ -31,7 +31,8 @@ def build_interpolate_tab(jobs) -> None:
             add_prompt_reading(jobs, text_a, elem_id="interpolate-reading-a")
             text_b = gr.Textbox(label="Prompt B", value="furious", max_lines=3, elem_id="interpolate-text-b")
             add_prompt_reading(jobs, text_b, elem_id="interpolate-reading-b")
-            alpha = gr.Slider(0.0, 1.0, value=0.5, step=0.05, label="α (0 = A, 1 = B)")
+            alpha = gr.Slider(0.0, 1.0, value=0.5, step=0.05, label="α (0 = A, 1 = B)", elem_id="interpolate-alpha")
+            sweep = gr.Checkbox(False, label="Sweep: α runs from 0 to 1 across the clip, so one video shows the whole blend from A to B", elem_id="interpolate-sweep")
             button = gr.Button("Interpolate", variant="primary", elem_id="interpolate-button")
         with gr.Column():
             viewer = build_viewer("interpolate", jobs)
@@ -39,7 +40,8 @@ def build_interpolate_tab(jobs) -> None:
             # No label chip on the strip: it would sit on the stills' captions.
             strip = gr.Image(label="α = 0, 0.25, 0.5, 0.75, 1 at mid-clip", show_label=False, type="numpy", format="png", interactive=False, elem_id="interpolate-strip")
     curves = gr.JSON(visible=False)
-    inputs = [audio, text_a, text_b, alpha]
+    inputs = [audio, text_a, text_b, alpha, sweep]
+    sweep.change(lambda on: gr.update(interactive=not on), sweep, alpha, queue=False, show_progress="hidden", api_name=False)  # a sweep has no one α
     animated = button.click(jobs.animate_blend, inputs, curves, api_name=False, show_progress_on=viewer, **VIDEO_EVENTS)
     curves.change(None, [curves, audio], viewer, js=FEED)  # in the browser: the viewer plays it
     event = animated.success(jobs.interpolate, inputs, video, api_name="interpolate", **VIDEO_EVENTS)
