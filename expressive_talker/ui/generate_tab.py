@@ -9,6 +9,7 @@ from ..pipeline import MAX_STRENGTH, METHOD_LABELS, METHODS
 from .examples import load_examples
 from .jobs import VIDEO_EVENTS
 from .prompt_reading import add_prompt_reading
+from .refusals import optional_input
 from .timeline_rows import LAYOUT_EVENTS, build_timeline_rows, example_rows, rows_timeline
 from .viewer import FEED, build_viewer
 
@@ -18,11 +19,11 @@ STILL_LABEL = "Still face: the model's raw output (no blinks, gaze, head motion 
 
 def strength_slider(tab: str) -> gr.Slider:
     """The expression strength (Generate, Compare): scales the expression, never the lips."""
-    return gr.Slider(
+    return optional_input(gr.Slider(
         0.0, MAX_STRENGTH, value=1.0, step=0.05, label="Expression strength",
         info="1 = as the prompt reads; less is subtler (0 = neutral), more is stronger. The lips follow the speech at any strength.",
         elem_id=f"{tab}-strength",
-    )  # fmt: skip
+    ))  # fmt: skip
 
 
 def build_generate_tab(jobs) -> None:

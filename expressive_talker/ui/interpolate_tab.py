@@ -9,6 +9,7 @@ import gradio as gr
 from .examples import load_examples
 from .jobs import VIDEO_EVENTS
 from .prompt_reading import add_prompt_reading
+from .refusals import optional_input
 from .viewer import FEED, build_viewer
 
 # Pairs far apart on the face, so the blend shows (the paper's Fig. 7 blends happy and disgusted).
@@ -32,7 +33,7 @@ def build_interpolate_tab(jobs) -> None:
             text_b = gr.Textbox(label="Prompt B", value="furious", max_lines=3, elem_id="interpolate-text-b")
             add_prompt_reading(jobs, text_b, elem_id="interpolate-reading-b")
             alpha = gr.Slider(0.0, 1.0, value=0.5, step=0.05, label="α (0 = A, 1 = B)", elem_id="interpolate-alpha")
-            sweep = gr.Checkbox(False, label="Sweep: α runs from 0 to 1 across the clip, so one video shows the whole blend from A to B", elem_id="interpolate-sweep")
+            sweep = optional_input(gr.Checkbox(False, label="Sweep: α runs from 0 to 1 across the clip, so one video shows the whole blend from A to B", elem_id="interpolate-sweep"))
             button = gr.Button("Interpolate", variant="primary", elem_id="interpolate-button")
         with gr.Column():
             viewer = build_viewer("interpolate", jobs)

@@ -14,6 +14,7 @@ import gradio as gr
 
 from ..text.timeline import EASE_S, MAX_EASE_S, MAX_ROWS
 from .prompt_reading import add_prompt_reading
+from .refusals import optional_input
 
 PAGE_ROWS = 6  # later rows the page offers; the API takes up to MAX_ROWS in all
 LAYOUT_EVENTS = {"queue": False, "show_progress": "hidden", "api_name": False}
@@ -81,7 +82,7 @@ def build_timeline_rows(jobs, tab: str, method: gr.Radio | None = None) -> Timel
             add = gr.Button("Add row", size="sm", scale=0, min_width=110, elem_id=f"{tab}-add-row")
             ease = gr.Slider(0.0, MAX_EASE_S, value=EASE_S, step=0.1, label="Ease between rows (s)", scale=3, elem_id=f"{tab}-ease")
         gr.Markdown(f"Up to {PAGE_ROWS + 1} rows here, {MAX_ROWS} through the API.", elem_classes=["timeline-help"])
-    timeline = gr.JSON(None, label="Timeline", visible=False)
+    timeline = optional_input(gr.JSON(None, label="Timeline", visible=False))
     rows = TimelineRows(shown, ease, times, prompts, timeline)
     pairs = [c for pair in zip(times, prompts) for c in pair]
 
