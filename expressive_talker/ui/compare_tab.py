@@ -8,7 +8,7 @@ from ..pipeline import METHOD_LABELS, METHODS, available_methods
 from .examples import load_examples
 from .generate_tab import STILL_LABEL, example_label, strength_slider
 from .jobs import VIDEO_EVENTS
-from .timeline_rows import LAYOUT_EVENTS, build_timeline_rows, example_rows, rows_timeline
+from .timeline_rows import LAYOUT_EVENTS, build_timeline_rows, example_row_count, example_rows, rows_timeline
 from .viewer import FEED, build_viewer
 
 
@@ -34,13 +34,14 @@ def build_compare_tab(jobs) -> None:
     viewer = build_viewer("compare", jobs)  # the whole width: one panel per method
     curves = gr.JSON(visible=False)
     inputs = [audio, text, still, rows.timeline, strength]
-    gathered = button.click(rows_timeline, rows.inputs, rows.timeline, **LAYOUT_EVENTS)
+    gathered = button.click(rows_timeline, rows.inputs(), rows.timeline, **LAYOUT_EVENTS)
     animated = gathered.success(jobs.animate_compare, inputs, curves, api_name=False, show_progress_on=viewer, **VIDEO_EVENTS)
     curves.change(None, [curves, audio], viewer, js=FEED)  # in the browser: the viewer plays it
     animated.success(jobs.compare, inputs, video, api_name="compare", **VIDEO_EVENTS)
     examples = load_examples()
     if examples:
+        rows_in_examples = example_row_count(examples)
         gr.Examples(
-            [[e["audio"], e["prompt"], e.get("strength", 1.0), *example_rows(e.get("timeline"))] for e in examples],
-            [audio, text, strength, *rows.inputs], api_name=False, example_labels=[example_label(e) for e in examples],
+            [[e["audio"], e["prompt"], e.get("strength", 1.0), *example_rows(e.get("timeline"), rows_in_examples)] for e in examples],
+            [audio, text, strength, *rows.inputs(rows_in_examples)], api_name=False, example_labels=[example_label(e) for e in examples],
         )  # fmt: skip

@@ -10,7 +10,7 @@ from .examples import load_examples
 from .jobs import VIDEO_EVENTS
 from .prompt_reading import add_prompt_reading
 from .refusals import optional_input
-from .timeline_rows import LAYOUT_EVENTS, build_timeline_rows, example_rows, rows_timeline
+from .timeline_rows import LAYOUT_EVENTS, build_timeline_rows, example_row_count, example_rows, rows_timeline
 from .viewer import FEED, build_viewer
 
 METHOD_CHOICES = [(METHOD_LABELS[m], m) for m in METHODS]
@@ -21,7 +21,7 @@ def strength_slider(tab: str) -> gr.Slider:
     """The expression strength (Generate, Compare): scales the expression, never the lips."""
     return optional_input(gr.Slider(
         0.0, MAX_STRENGTH, value=1.0, step=0.05, label="Expression strength",
-        info="1 = as the prompt reads; less is subtler (0 = neutral), more is stronger. The lips follow the speech at any strength.",
+        info="1 = the prompt as read, 0 = neutral, 2 = twice as strong; the lips follow the speech at any strength",
         elem_id=f"{tab}-strength",
     ))  # fmt: skip
 
@@ -53,15 +53,16 @@ def build_generate_tab(jobs) -> None:
     curves = gr.JSON(visible=False)
     inputs = [audio, text, method, still, rows.timeline, strength]
     # The rows become the timeline argument first, so /animate and /generate take it as one value.
-    gathered = button.click(rows_timeline, rows.inputs, rows.timeline, **LAYOUT_EVENTS)
+    gathered = button.click(rows_timeline, rows.inputs(), rows.timeline, **LAYOUT_EVENTS)
     animated = gathered.success(jobs.animate, inputs, curves, api_name="animate", show_progress_on=viewer, **VIDEO_EVENTS)
     curves.change(None, [curves, audio], viewer, js=FEED)  # in the browser: the viewer plays it
     animated.success(jobs.generate, inputs, [video, files], api_name="generate", **VIDEO_EVENTS)
     examples = load_examples()
     if examples:
+        rows_in_examples = example_row_count(examples)
         gr.Examples(
-            [[e["audio"], e["prompt"], e.get("method", "ours"), e.get("strength", 1.0), *example_rows(e.get("timeline"))] for e in examples],
-            [audio, text, method, strength, *rows.inputs],
+            [[e["audio"], e["prompt"], e.get("method", "ours"), e.get("strength", 1.0), *example_rows(e.get("timeline"), rows_in_examples)] for e in examples],
+            [audio, text, method, strength, *rows.inputs(rows_in_examples)],
             [curves, video, files],
             fn=jobs.generate_example,
             cache_examples=True,

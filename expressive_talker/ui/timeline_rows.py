@@ -28,10 +28,9 @@ class TimelineRows:
     prompts: list[gr.Textbox]
     timeline: gr.JSON  # hidden: the API's ``timeline`` argument, gathered from the rows on each press
 
-    @property
-    def inputs(self) -> list:
-        """What ``rows_timeline`` takes: shown, ease, then time and prompt of each row."""
-        return [self.shown, self.ease, *[c for pair in zip(self.times, self.prompts) for c in pair]]
+    def inputs(self, rows: int = PAGE_ROWS) -> list:
+        """What ``rows_timeline`` takes: shown, ease, then time and prompt of the first ``rows`` rows."""
+        return [self.shown, self.ease, *[c for pair in zip(self.times[:rows], self.prompts[:rows]) for c in pair]]
 
 
 def rows_timeline(shown, ease, *values) -> dict | None:
@@ -46,19 +45,25 @@ def rows_timeline(shown, ease, *values) -> dict | None:
     return {"rows": [{"at": at, "prompt": prompt or ""} for at, prompt in pairs], "ease_s": EASE_S if ease is None else ease}
 
 
-def example_rows(timeline: list | None) -> list:
+def example_rows(timeline: list | None, rows: int) -> list:
     """An example's ``"timeline"`` ([[seconds, prompt], ...] after its main prompt) as the values
-    of ``TimelineRows.inputs``."""
-    rows = list(timeline or [])[:PAGE_ROWS]
-    values = [v for at, prompt in rows for v in (at, prompt)] + [None, ""] * (PAGE_ROWS - len(rows))
-    return [len(rows), EASE_S, *values]
+    of ``TimelineRows.inputs(rows)``."""
+    filled = list(timeline or [])[:rows]
+    values = [v for at, prompt in filled for v in (at, prompt)] + [None, ""] * (rows - len(filled))
+    return [len(filled), EASE_S, *values]
+
+
+def example_row_count(examples: list[dict]) -> int:
+    """How many rows the Examples fill: the longest example timeline. (Gradio's Examples leave
+    out an input that is None in every example, and then fail to load any.)"""
+    return min(max((len(e.get("timeline") or []) for e in examples), default=0), PAGE_ROWS)
 
 
 def build_timeline_rows(jobs, tab: str, method: gr.Radio | None = None) -> TimelineRows:
     """The rows, placed where this is called (under the tab's prompt box and its reading); element
     ids ``{tab}-timeline`` (the accordion), ``{tab}-row-N-at`` / ``-prompt`` / ``-reading`` /
     ``-remove`` for row N (2 onwards), ``{tab}-add-row`` and ``{tab}-ease``."""
-    with gr.Accordion("Timeline: change the expression during the clip (optional)", open=False, elem_id=f"{tab}-timeline"):
+    with gr.Accordion("Timeline: change the expression during the clip (optional)", open=False, elem_id=f"{tab}-timeline") as fold:
         gr.Markdown(
             "Row 1 is the *Expression* above, from the start. Each row you add takes over from its time "
             "(seconds into the speech); the face eases from one row to the next over the ease time. "
@@ -78,7 +83,7 @@ def build_timeline_rows(jobs, tab: str, method: gr.Radio | None = None) -> Timel
             times.append(at)
             prompts.append(prompt)
             removes.append(remove)
-        with gr.Row(equal_height=True):
+        with gr.Row():
             add = gr.Button("Add row", size="sm", scale=0, min_width=110, elem_id=f"{tab}-add-row")
             ease = gr.Slider(0.0, MAX_EASE_S, value=EASE_S, step=0.1, label="Ease between rows (s)", scale=3, elem_id=f"{tab}-ease")
         gr.Markdown(f"Up to {PAGE_ROWS + 1} rows here, {MAX_ROWS} through the API.", elem_classes=["timeline-help"])
@@ -86,11 +91,19 @@ def build_timeline_rows(jobs, tab: str, method: gr.Radio | None = None) -> Timel
     rows = TimelineRows(shown, ease, times, prompts, timeline)
     pairs = [c for pair in zip(times, prompts) for c in pair]
 
-    shown.change(lambda n: [gr.update(visible=i < int(n or 0)) for i in range(PAGE_ROWS)] + [gr.update(visible=int(n or 0) < PAGE_ROWS)], shown, [*groups, add], **LAYOUT_EVENTS)
+    # Rows shown follow ``shown``, unfolded when there are any (an example's); a hidden row is
+    # blank (an example may fill fewer rows than were shown).
+    shown.change(_layout, shown, [fold, *groups, add, *pairs], **LAYOUT_EVENTS)
     add.click(lambda n: min(int(n or 0) + 1, PAGE_ROWS), shown, shown, **LAYOUT_EVENTS)
     for index, remove in enumerate(removes):
         remove.click(_remover(index), [shown, *pairs], [shown, *pairs], **LAYOUT_EVENTS)
     return rows
+
+
+def _layout(shown):
+    n = int(shown or 0)
+    visible = [gr.update(open=True) if n else gr.update()] + [gr.update(visible=i < n) for i in range(PAGE_ROWS)] + [gr.update(visible=n < PAGE_ROWS)]
+    return visible + [v for i in range(PAGE_ROWS) for v in ((gr.update(), gr.update()) if i < n else (None, ""))]
 
 
 def _remover(index: int):
