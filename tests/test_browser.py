@@ -406,3 +406,14 @@ def test_strength_changes_the_face_and_removed_rows_are_gone(page, url):
     page.fill("#generate-strength input[type=number]", "1")
     generate_and_wait(page, marks=0)
     assert max(largest_difference(a, p) for a, p in zip(faces_at(page, moments), plain)) < 1e-4
+
+
+def test_the_timeline_example_fills_the_rows_and_marks_them(page, url):
+    page.goto(url)
+    page.wait_for_function(f"() => ({VIEWER_STATE})('generate-viewer')")
+    page.get_by_text("calm → furious at 1.8 s").click()
+    page.wait_for_function("() => document.querySelectorAll('#generate-viewer .et-mark').length === 2")
+    assert page.is_visible("#generate-row-2-at")  # the timeline unfolds with its row
+    assert (page.input_value("#generate-text textarea"), page.input_value("#generate-row-2-at input"), page.input_value("#generate-row-2-prompt input")) == ("calm", "1.8", "furious")
+    assert not page.is_visible("#generate-row-3-at")
+    assert page.eval_on_selector_all("#generate-viewer .et-mark", "ms => ms.map(m => m.innerText)") == ["calm", "furious"]
