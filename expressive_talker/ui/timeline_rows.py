@@ -77,7 +77,7 @@ def build_timeline_rows(jobs, tab: str, method: gr.Radio | None = None) -> Timel
                 with gr.Row(equal_height=True):
                     at = gr.Number(None, label=f"Row {number}: from (s)", placeholder="e.g. 2.5", min_width=110, scale=1, elem_id=f"{tab}-row-{number}-at")
                     prompt = gr.Textbox(label=f"Row {number}: expression", placeholder="e.g. furious", max_lines=1, scale=3, elem_id=f"{tab}-row-{number}-prompt")
-                    remove = gr.Button("✕", size="sm", min_width=40, scale=0, elem_id=f"{tab}-row-{number}-remove")
+                    remove = gr.Button("Remove", size="sm", min_width=80, scale=0, elem_id=f"{tab}-row-{number}-remove")
                 add_prompt_reading(jobs, prompt, method, elem_id=f"{tab}-row-{number}-reading")
             groups.append(group)
             times.append(at)
