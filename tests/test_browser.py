@@ -312,3 +312,109 @@ def test_the_prompt_reading_follows_what_is_typed(page, url):
     type_and_see("😡", "read 😡 as 'enraged face'")
     type_and_see("the quarterly tax report", "may not match")
     assert "😡" not in page.inner_text("#generate-reading")
+
+
+def generate_and_wait(page, marks: int = 0) -> None:
+    """Press Generate and wait for this press's video (a new src) and, in the viewer, its clip and
+    ``marks`` timeline marks."""
+    first = page.get_attribute("#generate-video video", "src") if page.query_selector("#generate-video video") else None
+    page.click("#generate-button")
+    page.wait_for_function("first => { const v = document.querySelector('#generate-video video'); return v && v.src && v.src !== first; }", arg=first)
+    page.wait_for_function("n => document.querySelectorAll('#generate-viewer .et-mark').length === n", arg=marks)
+    page.wait_for_function(f"() => {{ const s = ({VIEWER_STATE})('generate-viewer'); return s && s.duration > 0; }}")
+    # The viewer starts playing a new clip by itself (or asks for Play): once it has, pause it.
+    page.wait_for_function("() => { const a = document.querySelector('#generate-viewer audio'); return a.played.length > 0 || !a.paused || /Press Play/.test(document.querySelector('#generate-viewer .et-status').textContent); }")
+    page.evaluate("() => document.querySelector('#generate-viewer audio').pause()")
+    page.wait_for_function(f"() => !({VIEWER_STATE})('generate-viewer').playing")
+
+
+def faces_at(page, seconds: list[float]) -> list[dict]:
+    """The viewer's morph influences, scrubbed to each time."""
+    duration = viewer_state(page)["duration"]
+    return [scrub_to(page, t / duration)["panels"][0]["influences"] for t in seconds]
+
+
+def largest_difference(a: dict, b: dict) -> float:
+    return max(abs(a[name] - b[name]) for name in a)
+
+
+def start_generate(page, url, prompt: str) -> None:
+    """The Generate tab, fresh, with the example uploaded, ``prompt`` typed and Still face ticked
+    (the model's own output: no blinks to tell two runs apart)."""
+    page.goto(url)
+    page.wait_for_function(f"() => ({VIEWER_STATE})('generate-viewer')")
+    page.set_input_files("#generate-audio input[type=file]", EXAMPLE)
+    wait_for_upload(page, "#generate-audio")
+    page.fill("#generate-text textarea", prompt)
+    page.check("#generate-still input")
+
+
+def test_timeline_rows_mark_the_scrubber_and_change_the_face(page, url):
+    start_generate(page, url, "calm")
+    generate_and_wait(page)
+    before, after = 1.2, 2.4  # seconds: before the first row, and between the rows once eased
+    plain = faces_at(page, [before, after])
+
+    page.get_by_text("Timeline: change the expression during the clip").click()
+    for number, (at, prompt) in enumerate([("1.5", "furious"), ("3", "a little amused")], start=2):
+        page.click("#generate-add-row")
+        page.fill(f"#generate-row-{number}-at input", at)
+        page.fill(f"#generate-row-{number}-prompt input", prompt)
+        page.wait_for_function("n => document.querySelector(`#generate-row-${n}-reading`).innerText.startsWith('read as: ')", arg=number)
+    generate_and_wait(page, marks=3)
+
+    # One mark per row on the scrubber, at its time, the prompt under it and in its tooltip.
+    marks = page.eval_on_selector_all(
+        "#generate-viewer .et-mark",
+        "ms => ms.map(m => ({at: Number(m.dataset.at), text: m.innerText, title: m.querySelector('span').title, x: m.getBoundingClientRect().left}))",
+    )
+    assert [(m["at"], m["text"]) for m in marks] == [(0, "calm"), (1.5, "furious"), (3, "a little amused")]
+    assert marks[1]["title"] == "from 1.5 s: furious"
+    track = page.eval_on_selector("#generate-viewer .et-marks", "e => { const r = e.getBoundingClientRect(); return [r.left, r.width]; }")
+    duration = viewer_state(page)["duration"]
+    for mark in marks:
+        assert abs(mark["x"] - (track[0] + mark["at"] / duration * track[1])) < 3
+    # The face is the plain "calm" one until the first row, and another after it.
+    timed = faces_at(page, [before, after])
+    assert largest_difference(timed[0], plain[0]) < 1e-4
+    assert largest_difference(timed[1], plain[1]) > 2e-3
+    # A click on a mark goes to its row's time.
+    page.click("#generate-viewer .et-mark:nth-child(2) span")
+    page.wait_for_function(f"() => Math.abs(({VIEWER_STATE})('generate-viewer').time - 1.5) < 0.05")
+    # A half-filled row gets one message naming it, and the rows stay as they are.
+    page.fill("#generate-row-3-prompt input", "")
+    page.click("#generate-button")
+    page.wait_for_selector("[data-testid=toast-body]:has-text('timeline row 3 (3 s): the prompt is empty')")
+    assert page.input_value("#generate-row-2-prompt input") == "furious"
+
+
+def test_strength_changes_the_face_and_removed_rows_are_gone(page, url):
+    moments = [1.0, 2.5, 3.5]
+    start_generate(page, url, "calm")
+    generate_and_wait(page)
+    plain = faces_at(page, moments)
+    # A row added and removed again leaves no timeline.
+    page.get_by_text("Timeline: change the expression during the clip").click()
+    page.click("#generate-add-row")
+    page.fill("#generate-row-2-at input", "1")
+    page.fill("#generate-row-2-prompt input", "sad")
+    page.click("#generate-row-2-remove")
+    page.wait_for_selector("#generate-row-2-at", state="hidden")
+    page.fill("#generate-strength input[type=number]", "2")
+    generate_and_wait(page, marks=0)
+    # (The tiny untrained model here moves the face little: differences of a few thousandths.)
+    assert max(largest_difference(s, p) for s, p in zip(faces_at(page, moments), plain)) > 2e-3
+    page.fill("#generate-strength input[type=number]", "1")
+    generate_and_wait(page, marks=0)
+    assert max(largest_difference(a, p) for a, p in zip(faces_at(page, moments), plain)) < 1e-4
+
+
+def test_the_timeline_example_fills_the_rows_and_marks_them(page, url):
+    page.goto(url)
+    page.wait_for_function(f"() => ({VIEWER_STATE})('generate-viewer')")
+    page.get_by_text("calm → furious at 1.8 s").click()
+    page.wait_for_function("() => document.querySelectorAll('#generate-viewer .et-mark').length === 2")
+    assert page.is_visible("#generate-row-2-at")  # the timeline unfolds with its row
+    assert (page.input_value("#generate-text textarea"), page.input_value("#generate-row-2-at input"), page.input_value("#generate-row-2-prompt input")) == ("calm", "1.8", "furious")
+    assert not page.is_visible("#generate-row-3-at")
+    assert page.eval_on_selector_all("#generate-viewer .et-mark", "ms => ms.map(m => m.innerText)") == ["calm", "furious"]

@@ -282,4 +282,134 @@ def test_refused_api_inputs_get_one_sentence_saying_what_to_send(app, audio):
     # Too few inputs: which ones the endpoint takes.
     event = httpx.post(f"{base}/gradio_api/call/animate", json={"data": [None]}).json()["event_id"]
     stream = httpx.get(f"{base}/gradio_api/call/animate/{event}", timeout=60).text
-    assert "this endpoint takes 4 inputs (Speech, Expression, Method, Still face) and got 1" in stream
+    assert "this endpoint takes 6 inputs (Speech, Expression, Method, Still face, Timeline, Expression strength) and got 1" in stream
+
+
+# A timeline of prompts through the API (the ``timeline`` and ``strength`` inputs after the
+# existing ones; the README's form). The speech is 1.2 s (36 frames): "furious" from 0.6 s with a
+# 0.2 s ease changes frames 18-23 and holds from frame 24.
+TIMELINE = {"rows": [{"at": 0.6, "prompt": "furious"}], "ease_s": 0.2}
+
+
+def curves_frames(curves) -> np.ndarray:
+    return np.asarray(curves["frames"])
+
+
+def test_timeline_changes_the_face_from_its_row_on_animate_and_generate(app, speech):
+    from gradio_client import handle_file
+
+    client, _ = app
+    # Still face: the model's own output, so frames compare (the curves are rounded to 1e-5).
+    calm = curves_frames(client.predict(handle_file(speech), "calm", "ours", True, api_name="/animate"))
+    furious = curves_frames(client.predict(handle_file(speech), "furious", "ours", True, api_name="/animate"))
+    curves = client.predict(handle_file(speech), "calm", "ours", True, TIMELINE, api_name="/animate")
+    timed = curves_frames(curves)
+    assert np.abs(timed[:18] - calm[:18]).max() < 1e-4  # calm until the row's time
+    assert np.abs(timed[24:] - furious[24:]).max() < 1e-4  # furious once eased
+    assert np.abs(timed[24:] - calm[24:]).max() > 1e-3
+    # The viewer's curves name the rows it marks, as the .json export records them.
+    assert curves["timeline"] == {"rows": [{"at": 0.0, "prompt": "calm"}, {"at": 0.6, "prompt": "furious"}], "ease_s": 0.2}
+    # The other forms: [seconds, prompt] pairs and JSON text, by keyword as the README shows.
+    for form in ([[0.6, "furious"]], '{"rows": [{"at": 0.6, "prompt": "furious"}]}'):
+        again = client.predict(handle_file(speech), "calm", "ours", True, timeline=form, api_name="/animate")
+        assert again["timeline"]["rows"] == curves["timeline"]["rows"] and again["timeline"]["ease_s"] == 0.5
+    # /generate: the same animation in the video and every export; the .json records the timeline.
+    video, files = client.predict(handle_file(speech), "calm", "ours", True, TIMELINE, api_name="/generate")
+    check_video(video, 1.2)
+    exported = json.loads(open(exports_by_format(files)["json"]).read())
+    assert exported["timeline"] == curves["timeline"] and np.abs(curves_frames(exported) - timed).max() < 1e-4
+
+
+def test_strength_scales_the_expression(app, speech):
+    from gradio_client import handle_file
+    from gradio_client.exceptions import AppError
+
+    client, _ = app
+    plain = curves_frames(client.predict(handle_file(speech), "calm", "ours", True, api_name="/animate"))
+    by_strength = {s: curves_frames(client.predict(handle_file(speech), "calm", "ours", True, None, s, api_name="/animate")) for s in (0.0, 1.0, 2.0)}
+    assert np.array_equal(by_strength[1.0], plain)  # 1 is the prompt as it reads
+    assert np.abs(by_strength[0.0] - plain).max() > 1e-3 and np.abs(by_strength[2.0] - plain).max() > 1e-3
+    assert np.abs(by_strength[2.0] - by_strength[0.0]).max() > 1e-3
+    with pytest.raises(AppError, match="Value 2.5 is greater than maximum value 2.0"):  # the slider's own check
+        client.predict(handle_file(speech), "calm", "ours", True, None, 2.5, api_name="/animate")
+
+
+def test_a_request_without_timeline_or_strength_is_unchanged(app, speech):
+    """The three-argument call of before, the defaults spelled out and an empty timeline give the
+    pipeline's own plain animation, with no "timeline" key."""
+    from gradio_client import handle_file
+
+    from expressive_talker import pipeline
+    from expressive_talker.export.curves import curves_doc
+
+    client, root = app
+    before = client.predict(handle_file(speech), "calm", "ours", api_name="/animate")
+    assert "timeline" not in before
+    for extra in ((False, None, 1.0), (False, "", 1.0), (False, {"rows": []}, 1.0), (False, [], 1.0)):
+        assert client.predict(handle_file(speech), "calm", "ours", *extra, api_name="/animate") == before
+    animation = pipeline.animate_speech(speech, "calm", "ours", weights_dir=str(root / "weights"))
+    assert before == json.loads(json.dumps(curves_doc(animation.arkit_weights(), animation.fps, animation.head_rotation)))
+    # Over plain HTTP, the four values of before (the inputs added since are filled in).
+    import httpx
+
+    base = client.src.rstrip("/")
+    with open(speech, "rb") as f:
+        path = httpx.post(f"{base}/gradio_api/upload", files={"files": ("speech.wav", f, "audio/wav")}).json()[0]
+    event = httpx.post(f"{base}/gradio_api/call/animate", json={"data": [{"path": path, "meta": FILE}, "calm", "ours", False]}).json()["event_id"]
+    stream = httpx.get(f"{base}/gradio_api/call/animate/{event}", timeout=120).text
+    assert stream.startswith("event: complete"), stream[:300]
+    assert json.loads(stream.split("data: ", 1)[1].splitlines()[0])[0] == before
+
+
+@pytest.mark.parametrize(
+    "timeline, message",
+    [
+        ([[0.8, "furious"], [0.5, "sad"]], "timeline row 3 (0.5 s): the times must increase, and row 2 is at 0.8 s"),
+        ([[0.5, "furious"], [0.5, "sad"]], "timeline row 3 (0.5 s): row 2 has the same time"),
+        ([[-1, "furious"]], "timeline row 2: the time must be a positive number of seconds, got -1"),
+        ([[5, "furious"]], "timeline row 2 (5 s): the clip ends at 1.20 s"),
+        ({"rows": [{"at": 0.5, "prompt": "  "}]}, "timeline row 2 (0.5 s): the prompt is empty"),
+        ([[0.01 * i, "sad"] for i in range(1, 33)], "a timeline holds at most 32 rows"),
+        ("{rows: [", "the timeline is not valid JSON"),
+    ],
+    ids=["out-of-order", "duplicated", "negative", "past-the-end", "empty-prompt", "too-many", "not-json"],
+)
+def test_a_bad_timeline_gets_one_message_naming_the_row(app, speech, timeline, message):
+    from gradio_client import handle_file
+    from gradio_client.exceptions import AppError
+
+    client, _ = app
+    for api in ("/animate", "/generate", "/compare"):
+        args = (handle_file(speech), "calm", *(("ours",) if api != "/compare" else ()), False, timeline)
+        with pytest.raises(AppError) as refused:
+            client.predict(*args, api_name=api)
+        assert str(refused.value).strip() == message or str(refused.value).startswith(message), str(refused.value)
+    assert "timeline" not in client.predict(handle_file(speech), "calm", "ours", api_name="/animate")  # nothing else changed
+
+
+def test_compare_takes_the_timeline_and_strength(app, speech):
+    from gradio_client import handle_file
+
+    client, _ = app
+    video = client.predict(handle_file(speech), "calm", False, TIMELINE, 1.5, api_name="/compare")
+    check_video(video, 1.2, width=512)  # two panels of 256
+
+
+def test_interpolate_sweeps_alpha_across_the_clip(app, speech):
+    """Sweep (/interpolate's 5th input): the blend starts as prompt A and ends as prompt B, in the
+    viewer's curves and the video."""
+    from gradio_client import handle_file
+
+    from expressive_talker.ui import Settings
+    from expressive_talker.ui.jobs import Jobs
+
+    client, root = app
+    video = client.predict(handle_file(speech), "happy", "furious", 0.5, True, api_name="/interpolate")
+    check_video(video, 1.2)
+    jobs = Jobs(Settings(weights_dir=str(root / "weights"), output_dir=str(root / "sweep")))
+    sweep = curves_frames(jobs.animate_blend(speech, "happy", "furious", 0.5, True))
+    a, b, half = (curves_frames(jobs.animate_blend(speech, "happy", "furious", alpha, False)) for alpha in (0.0, 1.0, 0.5))
+    start, end = slice(0, 3), slice(-3, None)
+    assert np.abs(sweep[start] - a[start]).max() < np.abs(sweep[start] - b[start]).max()
+    assert np.abs(sweep[end] - b[end]).max() < np.abs(sweep[end] - a[end]).max()
+    assert np.abs(sweep - half).max() > 1e-3  # not the one α the slider shows

@@ -28,6 +28,19 @@ Its decoder is then frozen, and stage 2 learns to predict the two codes from spe
 gaze, head motion and a closed mouth in pauses, the same way for every method.
 """
 
+TIMELINE = """
+## An expression that changes, and how much of it
+
+A line can start calm and end furious. Under the prompt in Generate (and Compare), open
+**Timeline** and add rows: a time in seconds and a prompt, each with its own "read as". From each
+row's time the face eases to the new prompt (over 0.5 s unless you set the ease) in the model's
+expression space, the same space Interpolate blends in; the lips keep following the speech, and
+the viewer marks each row on its bar. The example *calm → furious at 1.8 s* shows it.
+**Expression strength** (0 to 2) asks for less or more of the expression without rewording:
+1 is the prompt as read, 0 the neutral face, 2 twice as far from neutral; it leaves the lips alone.
+Interpolate's **Sweep** runs α from 0 to 1 across the clip, so one video shows the whole blend.
+"""
+
 LIVE = """
 ## Live
 
@@ -136,6 +149,7 @@ def build_about_tab(weights_dir: str) -> None:
     gr.Markdown(ABOUT)
     gr.Markdown(HOW)
     gr.HTML(FIGURE, elem_id="about-figure")
+    gr.Markdown(TIMELINE, elem_id="about-timeline")
     gr.Markdown(LIVE)
     gr.Markdown(measured_section(weights_dir), elem_id="about-measured")
     gr.Markdown(CREDITS)

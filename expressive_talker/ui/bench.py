@@ -33,7 +33,7 @@ from .examples import DEFAULT_STUDY, load_examples
 
 def speech_clip(path: str, seconds: float, offset: float = 0.0) -> str:
     """The example clips end to end, repeated, from ``offset`` seconds in for ``seconds``, written as a wav."""
-    clips = [load_audio(e["audio"]) for e in load_examples()]
+    clips = [load_audio(path) for path in dict.fromkeys(e["audio"] for e in load_examples())]  # a clip shown with two prompts counts once
     if not clips:
         raise InputError("no example clips found in examples/")
     start, length = int(offset * SAMPLE_RATE), int(seconds * SAMPLE_RATE)

@@ -6,8 +6,9 @@ import gradio as gr
 
 from ..pipeline import METHOD_LABELS, METHODS, available_methods
 from .examples import load_examples
-from .generate_tab import STILL_LABEL
+from .generate_tab import STILL_LABEL, example_label, strength_slider
 from .jobs import VIDEO_EVENTS
+from .timeline_rows import LAYOUT_EVENTS, build_timeline_rows, example_row_count, example_rows, rows_timeline
 from .viewer import FEED, build_viewer
 
 
@@ -25,6 +26,8 @@ def build_compare_tab(jobs) -> None:
         with gr.Column(scale=1, min_width=300):
             audio = gr.Audio(sources=["upload", "microphone"], type="filepath", format=None, label="Speech", elem_id="compare-audio")
             text = gr.Textbox(label="Expression", value="furious", max_lines=3)
+            strength = strength_slider("compare")  # like the timeline, for every method that takes a prompt
+            rows = build_timeline_rows(jobs, "compare")
             still = gr.Checkbox(False, label=STILL_LABEL, elem_id="compare-still")
             button = gr.Button("Compare", variant="primary", elem_id="compare-button")
         with gr.Column(scale=2):
@@ -32,10 +35,15 @@ def build_compare_tab(jobs) -> None:
             # No label chip: it would cover the left panel's method name in the video.
             video = gr.Video(label="Side by side", show_label=False, format=None, interactive=False, elem_id="compare-video")
     curves = gr.JSON(visible=False)
-    inputs = [audio, text, still]
-    animated = button.click(jobs.animate_compare, inputs, curves, api_name=False, show_progress_on=viewer, **VIDEO_EVENTS)
+    inputs = [audio, text, still, rows.timeline, strength]
+    gathered = button.click(rows_timeline, rows.inputs(), rows.timeline, **LAYOUT_EVENTS)
+    animated = gathered.success(jobs.animate_compare, inputs, curves, api_name=False, show_progress_on=viewer, **VIDEO_EVENTS)
     curves.change(None, [curves, audio], viewer, js=FEED)  # in the browser: the viewer plays it
     animated.success(jobs.compare, inputs, video, api_name="compare", **VIDEO_EVENTS)
     examples = load_examples()
     if examples:
-        gr.Examples([[e["audio"], e["prompt"]] for e in examples], [audio, text], api_name=False)
+        rows_in_examples = example_row_count(examples)
+        gr.Examples(
+            [[e["audio"], e["prompt"], e.get("strength", 1.0), *example_rows(e.get("timeline"), rows_in_examples)] for e in examples],
+            [audio, text, strength, *rows.inputs(rows_in_examples)], api_name=False, example_labels=[example_label(e) for e in examples],
+        )  # fmt: skip

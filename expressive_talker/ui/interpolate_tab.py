@@ -9,6 +9,7 @@ import gradio as gr
 from .examples import load_examples
 from .jobs import VIDEO_EVENTS
 from .prompt_reading import add_prompt_reading
+from .refusals import optional_input
 from .viewer import FEED, build_viewer
 
 # Pairs far apart on the face, so the blend shows (the paper's Fig. 7 blends happy and disgusted).
@@ -31,7 +32,8 @@ def build_interpolate_tab(jobs) -> None:
             add_prompt_reading(jobs, text_a, elem_id="interpolate-reading-a")
             text_b = gr.Textbox(label="Prompt B", value="furious", max_lines=3, elem_id="interpolate-text-b")
             add_prompt_reading(jobs, text_b, elem_id="interpolate-reading-b")
-            alpha = gr.Slider(0.0, 1.0, value=0.5, step=0.05, label="α (0 = A, 1 = B)")
+            alpha = gr.Slider(0.0, 1.0, value=0.5, step=0.05, label="α (0 = A, 1 = B)", elem_id="interpolate-alpha")
+            sweep = optional_input(gr.Checkbox(False, label="Sweep: α runs from 0 to 1 across the clip, so one video shows the whole blend from A to B", elem_id="interpolate-sweep"))
             button = gr.Button("Interpolate", variant="primary", elem_id="interpolate-button")
         with gr.Column():
             viewer = build_viewer("interpolate", jobs)
@@ -42,7 +44,8 @@ def build_interpolate_tab(jobs) -> None:
         label="α = 0, 0.25, 0.5, 0.75, 1 at mid-clip", show_label=False, buttons=[], type="numpy", format="png", interactive=False, elem_id="interpolate-strip"
     )
     curves = gr.JSON(visible=False)
-    inputs = [audio, text_a, text_b, alpha]
+    inputs = [audio, text_a, text_b, alpha, sweep]
+    sweep.change(lambda on: gr.update(interactive=not on), sweep, alpha, queue=False, show_progress="hidden", api_name=False)  # a sweep has no one α
     animated = button.click(jobs.animate_blend, inputs, curves, api_name=False, show_progress_on=viewer, **VIDEO_EVENTS)
     curves.change(None, [curves, audio], viewer, js=FEED)  # in the browser: the viewer plays it
     event = animated.success(jobs.interpolate, inputs, video, api_name="interpolate", **VIDEO_EVENTS)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import collections
 import functools
+import json
 import logging
 import os
 import shutil
@@ -250,6 +251,38 @@ def _audio_path(audio) -> str:
     return audio
 
 
+def _timeline(text, value):
+    """The API's ``timeline`` argument (``text.timeline.Timeline.from_request``): a Timeline, or
+    None for none."""
+    from ..text.timeline import Timeline
+
+    return Timeline.from_request(text, value)
+
+
+def _timeline_key(timeline) -> str | None:
+    return None if timeline is None else json.dumps(timeline.to_json())
+
+
+def _strength(value) -> float:
+    """The API's ``strength`` argument: a number (None: the default, 1); its range is checked by
+    the pipeline."""
+    if value is None:
+        return 1.0
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"the expression strength must be a number from 0 to {pipeline.MAX_STRENGTH:g}, got {value!r}"[:200]) from None
+
+
+def viewer_curves(animation: pipeline.Animation) -> dict:
+    """What the in-page viewer plays: the curves JSON, with ``"timeline"`` (whose rows it marks on
+    its scrubber) when the prompt changes, as the ``.json`` export records it."""
+    doc = curves_doc(animation.arkit_weights(), animation.fps, animation.head_rotation)
+    if animation.timeline is not None:
+        doc["timeline"] = animation.timeline.to_json()
+    return doc
+
+
 def _show_notes(notes) -> None:
     for note in notes:
         gr.Warning(note)
@@ -352,22 +385,25 @@ class Jobs:
             return ""
         return "\n\n".join([f"**{reading.summary()}**"] + [f"*{note}*" for note in reading.notes])
 
-    def _animation(self, audio, text, method, still, progress) -> tuple[pipeline.Animation, bool]:
+    def _animation(self, audio, text, method, still, progress, timeline=None, strength=1.0) -> tuple[pipeline.Animation, bool]:
         s = self.settings
-        key = ("generate", _audio_path(audio), text, self._check_method(method), bool(still))
+        timeline, strength = _timeline(text, timeline), _strength(strength)
+        key = ("generate", _audio_path(audio), text, self._check_method(method), bool(still), _timeline_key(timeline), strength)
         return self._recent_animation(key, lambda: pipeline.animate_speech(
-            audio, text, method, max_seconds=s.max_seconds, progress=stage_progress(progress), weights_dir=s.weights_dir, still=bool(still)
+            audio, text, method, max_seconds=s.max_seconds, progress=stage_progress(progress), weights_dir=s.weights_dir, still=bool(still),
+            timeline=timeline, strength=strength,
         ))  # fmt: skip
 
-    def _animate(self, audio, text, method="ours", still=False, progress=gr.Progress()) -> dict:
-        """``/animate``: the ARKit curves and head track, as the curves JSON export holds them."""
-        animation, _ = self._animation(audio, text, method, still, progress)
+    def _animate(self, audio, text, method="ours", still=False, timeline=None, strength=1.0, progress=gr.Progress()) -> dict:
+        """``/animate``: the ARKit curves and head track, as the curves JSON export holds them
+        (with the timeline it was made from, when the prompt changes)."""
+        animation, _ = self._animation(audio, text, method, still, progress, timeline, strength)
         _show_notes(animation.notes)
-        return curves_doc(animation.arkit_weights(), animation.fps, animation.head_rotation)
+        return viewer_curves(animation)
 
-    def _generate(self, audio, text, method="ours", still=False, progress=gr.Progress()):
+    def _generate(self, audio, text, method="ours", still=False, timeline=None, strength=1.0, progress=gr.Progress()):
         s = self.settings
-        animation, fresh = self._animation(audio, text, method, still, progress)
+        animation, fresh = self._animation(audio, text, method, still, progress, timeline, strength)
         folder = self.outputs.new_job()
         result = pipeline.generate_video(
             audio, text, os.path.join(folder, f"expressive-talker-{method}.mp4"), method,
@@ -378,28 +414,34 @@ class Jobs:
             _show_notes(result.notes)
         return result.video, list(result.exports.values())
 
-    def generate_example(self, audio, text, method="ours"):
-        """An example, as the button runs it: the viewer's curves, then the video and downloads."""
-        curves = self.animate(audio, text, method)
-        return (curves, *self.generate(audio, text, method))
+    def generate_example(self, audio, text, method="ours", strength=1.0, *timeline_rows):
+        """An example, as the button runs it: the viewer's curves, then the video and downloads.
+        ``timeline_rows``: the page's timeline rows as ``timeline_rows.rows_timeline`` takes them."""
+        from .timeline_rows import rows_timeline
 
-    def _blend(self, audio, text_a, text_b, alpha, progress) -> tuple[pipeline.Animation, bool]:
+        timeline = rows_timeline(*timeline_rows) if timeline_rows else None
+        curves = self.animate(audio, text, method, False, timeline, strength)
+        return (curves, *self.generate(audio, text, method, False, timeline, strength))
+
+    def _blend(self, audio, text_a, text_b, alpha, sweep, progress) -> tuple[pipeline.Animation, bool]:
+        """The blend at α, or with ``sweep`` α from 0 to 1 across the clip (α is then unused)."""
         s = self.settings
         if text_b is None or not str(text_b).strip():
             raise InputError("prompt B is empty: describe the second expression, e.g. 'furious'")
-        key = ("interpolate", _audio_path(audio), text_a, text_b, float(alpha))
+        sweep = bool(sweep)
+        key = ("interpolate", _audio_path(audio), text_a, text_b, None if sweep else float(alpha), sweep)
         return self._recent_animation(key, lambda: pipeline.animate_speech(
-            audio, text_a, "ours", text_b, float(alpha), s.max_seconds, stage_progress(progress), s.weights_dir
+            audio, text_a, "ours", text_b, 0.0 if sweep else float(alpha), s.max_seconds, stage_progress(progress), s.weights_dir, sweep=sweep
         ))  # fmt: skip
 
-    def _animate_blend(self, audio, text_a, text_b, alpha, progress=gr.Progress()) -> dict:
-        animation, _ = self._blend(audio, text_a, text_b, alpha, progress)
+    def _animate_blend(self, audio, text_a, text_b, alpha, sweep=False, progress=gr.Progress()) -> dict:
+        animation, _ = self._blend(audio, text_a, text_b, alpha, sweep, progress)
         _show_notes(animation.notes)
-        return curves_doc(animation.arkit_weights(), animation.fps, animation.head_rotation)
+        return viewer_curves(animation)
 
-    def _interpolate(self, audio, text_a, text_b, alpha, progress=gr.Progress()):
+    def _interpolate(self, audio, text_a, text_b, alpha, sweep=False, progress=gr.Progress()):
         s = self.settings
-        animation, fresh = self._blend(audio, text_a, text_b, alpha, progress)
+        animation, fresh = self._blend(audio, text_a, text_b, alpha, sweep, progress)
         folder = self.outputs.new_job()
         result = pipeline.generate_video(
             audio, text_a, os.path.join(folder, "expressive-talker-interpolation.mp4"), "ours", text_b, float(alpha),
@@ -415,22 +457,23 @@ class Jobs:
             _audio_path(audio), text_a, text_b, max_seconds=s.max_seconds, renderer=self.renderers.get(s.still_size), weights_dir=s.weights_dir
         )
 
-    def _every_method(self, audio, text, still, progress) -> tuple[list[pipeline.Animation], bool]:
+    def _every_method(self, audio, text, still, progress, timeline=None, strength=1.0) -> tuple[list[pipeline.Animation], bool]:
         s = self.settings
-        key = ("compare", _audio_path(audio), text, bool(still))
+        timeline, strength = _timeline(text, timeline), _strength(strength)
+        key = ("compare", _audio_path(audio), text, bool(still), _timeline_key(timeline), strength)
         return self._recent_animation(key, lambda: pipeline.animate_every_method(
-            audio, text, s.max_seconds, stage_progress(progress), s.weights_dir, bool(still)
+            audio, text, s.max_seconds, stage_progress(progress), s.weights_dir, bool(still), timeline, strength
         ))  # fmt: skip
 
-    def _animate_compare(self, audio, text, still=False, progress=gr.Progress()) -> dict:
+    def _animate_compare(self, audio, text, still=False, timeline=None, strength=1.0, progress=gr.Progress()) -> dict:
         """Compare's panels for the viewer: ``{"panels": [curves JSON + "label", ...]}``."""
-        animations, _ = self._every_method(audio, text, still, progress)
+        animations, _ = self._every_method(audio, text, still, progress, timeline, strength)
         _show_notes(list(dict.fromkeys(n for a in animations for n in a.notes)))
-        return {"panels": [{"label": pipeline.METHOD_LABELS[a.method], **curves_doc(a.arkit_weights(), a.fps, a.head_rotation)} for a in animations]}
+        return {"panels": [{"label": pipeline.METHOD_LABELS[a.method], **viewer_curves(a)} for a in animations]}
 
-    def _compare(self, audio, text, still=False, progress=gr.Progress()):
+    def _compare(self, audio, text, still=False, timeline=None, strength=1.0, progress=gr.Progress()):
         s = self.settings
-        animations, fresh = self._every_method(audio, text, still, progress)
+        animations, fresh = self._every_method(audio, text, still, progress, timeline, strength)
         folder = self.outputs.new_job()
         result = pipeline.compare_video(
             audio, text, os.path.join(folder, "expressive-talker-compare.mp4"), size=s.compare_size,

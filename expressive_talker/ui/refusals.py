@@ -4,7 +4,9 @@ Gradio checks an event's inputs (their number, the shape of a file's data, that 
 uploaded to this server) before it calls the event's function; what it refuses there reaches the
 client as ``error: null``. ``PlainRefusals`` is the app's ``gr.Blocks`` with that step wrapped: a
 refused input becomes a ``gr.Error`` that says what to send instead. URLs in file inputs are
-refused before Gradio would fetch them: the app reads uploaded files only.
+refused before Gradio would fetch them: the app reads uploaded files only. Inputs added to an
+endpoint later (``optional_input``) may be left out at the end of a request, as gradio_client
+leaves them out.
 """
 
 from __future__ import annotations
@@ -15,6 +17,14 @@ UPLOAD_HINT = (
     "upload the file to this server first and send what the upload returned "
     "(gradio_client: handle_file('speech.wav')); paths on the server, URLs, numbers and text are not read"
 )
+
+
+def optional_input(block):
+    """Marks an input added to an endpoint after callers were written for it (the timeline, the
+    expression strength, the sweep): a request that stops before it gets its initial value, as
+    gradio_client sends it, so that a request without it behaves as before."""
+    block.expressive_talker_optional = True
+    return block
 
 
 def _is_file_input(block) -> bool:
@@ -49,6 +59,9 @@ class PlainRefusals(gr.Blocks):
     """``gr.Blocks`` whose refused inputs answer one sentence (see the module's docstring)."""
 
     async def preprocess_data(self, block_fn, inputs, state, explicit_call=False):
+        left_out = list(block_fn.inputs)[len(inputs) :]
+        if left_out and all(getattr(block, "expressive_talker_optional", False) for block in left_out):
+            inputs = [*inputs, *(block.value for block in left_out)]
         for block, value in zip(block_fn.inputs, inputs):
             if _is_file_input(block) and _is_url(value):
                 raise gr.Error(f"{_name(block)}: {UPLOAD_HINT}", print_exception=False)

@@ -62,7 +62,10 @@ TEMPLATE = """
   <div class="et-frame"><div class="et-stage"></div><div class="et-labels"></div></div>
   <div class="et-bar">
     <button class="et-play" type="button">Play</button>
-    <input class="et-scrub" type="range" min="0" max="1000" value="0" aria-label="Position in the clip">
+    <div class="et-track">
+      <input class="et-scrub" type="range" min="0" max="1000" value="0" aria-label="Position in the clip">
+      <div class="et-marks"></div>
+    </div>
     <span class="et-time">0:00 / 0:00</span>
   </div>
   <div class="et-status"></div>
@@ -78,7 +81,15 @@ CSS = """
   background: rgba(255, 255, 255, 0.8); color: #222; font-size: 14px; pointer-events: none; }
 .et-labels span:empty { display: none; }
 .et-bar { display: flex; align-items: center; gap: 8px; margin-top: 6px; }
-.et-bar .et-scrub { flex: 1; }
+.et-bar .et-track { flex: 1; position: relative; }
+.et-track .et-scrub { width: 100%; margin: 0; display: block; }
+/* A timeline's rows: a tick across the bar at each row's time, its prompt under it (click: go there).
+   Inset by half the range thumb, so a tick sits where the thumb is at that time. */
+.et-marks { position: relative; height: 16px; margin: 0 8px; }
+.et-marks:empty { display: none; }
+.et-mark { position: absolute; top: -12px; height: 26px; border-left: 2px solid #d9822b; margin-left: -1px; pointer-events: none; }
+.et-mark span { position: absolute; top: 12px; left: 3px; max-width: 9em; overflow: hidden; text-overflow: ellipsis; white-space: nowrap;
+  font-size: 11px; line-height: 14px; cursor: pointer; pointer-events: auto; color: var(--body-text-color); }
 .et-bar .et-play { min-width: 64px; padding: 2px 10px; border: 1px solid var(--border-color-primary); border-radius: 4px; }
 .et-time { font-variant-numeric: tabular-nums; font-size: 13px; }
 .et-status { font-size: 13px; margin-top: 4px; color: var(--body-text-color-subdued); }

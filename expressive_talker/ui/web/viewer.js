@@ -6,6 +6,8 @@
 //   {"avatar": {"url", "name", "bindings": {gltfMesh: [[morph, arkitName], ...]}, "missing", "turn"} | null}
 //   {"avatar": null, "refused": text}: an upload the server refused; the viewer says why
 //   {"audio", "panels", "autoplay": false}: loaded paused (the Live tab's take)
+// A panel may carry "timeline": {"rows": [{"at", "prompt"}, ...], "ease_s"} (a timeline of prompts):
+// each row is marked on the scrubber at its time, the prompt under it and in its tooltip.
 // window.expressiveTalkerViewers[id].state() is a read-only view of what is on screen (for tests).
 // Live mode (the Live tab): .live.start(names, fps, hopS), .live.push(frames), .live.stop(); each frame is
 // {t: audio time s, w: weights in `names` order, head: [pitch, yaw, roll] deg}. Frames come in
@@ -135,6 +137,7 @@ class Viewer {
     this.audio = root.querySelector('audio');
     this.button = root.querySelector('.et-play');
     this.scrub = root.querySelector('.et-scrub');
+    this.marks = root.querySelector('.et-marks');
     this.timeLabel = root.querySelector('.et-time');
     this.panels = []; // {label, fps, columns, frames: Float32Array, head: Float32Array, count}
     this.models = [];
@@ -182,11 +185,33 @@ class Viewer {
       });
       this.audio.src = msg.audio || '';
       this.scrub.value = 0;
+      this.mark(msg.panels.find((p) => p.timeline) || null);
     }
     this.rebuild().then(() => {
       if (msg.panels && msg.audio && msg.autoplay === false) this.say('Press Play to watch it again.');
       else if (msg.panels && msg.audio) this.audio.play().catch(() => this.say('Press Play to start.'));
     });
+  }
+
+  // The timeline's rows on the scrubber (none without a timeline); a click on one goes to its time.
+  mark(panel) {
+    const seconds = panel ? panel.frames.length / panel.fps : 0;
+    const rows = panel && seconds > 0 ? panel.timeline.rows : [];
+    this.marks.replaceChildren(...rows.map(({ at, prompt }) => {
+      const mark = document.createElement('div');
+      mark.className = 'et-mark';
+      mark.dataset.at = at;
+      mark.style.left = `${Math.min(at / seconds, 1) * 100}%`;
+      const label = document.createElement('span');
+      label.textContent = prompt;
+      label.title = `from ${at} s: ${prompt}`;
+      label.addEventListener('click', () => {
+        this.audio.currentTime = at;
+        this.draw();
+      });
+      mark.appendChild(label);
+      return mark;
+    }));
   }
 
   async rebuild() {
