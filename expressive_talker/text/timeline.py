@@ -49,9 +49,14 @@ class Timeline:
         for number, row in enumerate(later, start=2):
             try:
                 at, text = row
+            except (TypeError, ValueError):
+                raise InputError(f"timeline row {number}: a row is a time in seconds and a prompt, got {row!r}"[:200]) from None
+            if at is None or (isinstance(at, str) and not at.strip()):
+                raise InputError(f"timeline row {number}: the time is missing")
+            try:
                 at = float(at)
             except (TypeError, ValueError):
-                raise InputError(f"timeline row {number}: the time must be a number of seconds, got {row!r}"[:200]) from None
+                raise InputError(f"timeline row {number}: the time must be a number of seconds, got {at!r}"[:200]) from None
             if not math.isfinite(at) or at < 0:
                 raise InputError(f"timeline row {number}: the time must be a positive number of seconds, got {at:g}")
             if at == 0:
