@@ -17,7 +17,7 @@ def test_rows_become_the_timeline_argument():
     assert rows_timeline(0, 0.5, *values) is None
     assert rows_timeline(2, 0.5, None, "", None, "") is None
     # A half-filled row goes as it is, so that its message names it.
-    with pytest.raises(InputError, match="timeline row 2: the time must be a number"):
+    with pytest.raises(InputError, match="timeline row 2: the time is missing"):
         Timeline.from_request("calm", rows_timeline(2, 0.5, None, "furious", 3, "sad"))
 
 
