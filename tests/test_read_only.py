@@ -6,11 +6,13 @@ everything goes to the state folder under the home."""
 
 import json
 import os
+import pathlib
 import shutil
 import socket
 import stat
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 
@@ -59,8 +61,8 @@ def read_only_app(tmp_path):
     (study / "study.json").write_text(json.dumps({"name": "ro", "methods": ["ours", "expclip"], "size": 256, "stimuli": [{"id": "one", "audio": "speech.wav", "prompt": "happy"}]}))
     make_read_only(code)
     before = listing(code)
-    home = tmp_path / "home"
-    home.mkdir()
+    # Outside the system's temp folder, as a Space's /data is: Gradio serves files from temp freely.
+    home = pathlib.Path(tempfile.mkdtemp(prefix="et-home-", dir="/var/tmp"))
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("EXPRESSIVE_TALKER_", "GRADIO_"))}
     env.update(HOME=str(home), GRADIO_SERVER_PORT=str(port), EXPRESSIVE_TALKER_DEFAULT_STUDY=str(study / "study.json"), PYTHONDONTWRITEBYTECODE="1")
@@ -82,6 +84,7 @@ def read_only_app(tmp_path):
         process.terminate()
         process.wait(timeout=30)
         log.close()
+        shutil.rmtree(home, ignore_errors=True)
         os.chmod(code, 0o755)
         for root, dirs, _ in os.walk(code):  # so that pytest can remove the copy
             for d in dirs:

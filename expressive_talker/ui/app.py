@@ -107,6 +107,7 @@ def launch(settings: Settings | None = None, **kwargs):
     kwargs.setdefault("server_port", int(os.environ.get("GRADIO_SERVER_PORT", "7860")))
     kwargs.setdefault("ssr_mode", False)
     kwargs.setdefault("max_file_size", f"{demo.settings.max_upload_mb:g}mb")
-    kwargs.setdefault("allowed_paths", [demo.settings.output_dir])
+    # The videos a request makes and the examples' cached ones are served from the state folder.
+    kwargs.setdefault("allowed_paths", [demo.settings.output_dir, demo.settings.examples_cache])
     kwargs.setdefault("app_kwargs", app_kwargs(demo))
     return demo.launch(**kwargs)
