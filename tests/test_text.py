@@ -199,23 +199,23 @@ def test_text_adapter_starts_as_identity_and_merges_into_the_weights(tiny_bert_f
 def test_encoder_with_an_adapter_file(tiny_bert_folder, tmp_path):
     from safetensors.torch import save_file
 
-    from expressive_talker.text.encoders import MiniLMEncoder
+    from expressive_talker.text.encoders import SentenceEncoder
 
-    plain = MiniLMEncoder(str(tiny_bert_folder))
+    plain = SentenceEncoder(str(tiny_bert_folder))
     name = "encoder.layer.1.output.dense"  # 64 -> 32, straight into the residual stream
     adapter = tmp_path / "adapter.safetensors"
     generator = torch.Generator().manual_seed(0)
     save_file({f"{name}.lora_a": torch.randn(2, 64, generator=generator), f"{name}.lora_b": torch.randn(32, 2, generator=generator)}, str(adapter))
-    tuned = MiniLMEncoder(str(tiny_bert_folder), str(adapter))
+    tuned = SentenceEncoder(str(tiny_bert_folder), str(adapter))
     a, b = plain.encode(["slightly disgusted"]).vectors, tuned.encode(["slightly disgusted"]).vectors
     assert a.shape == b.shape == (1, 32) and not np.allclose(a, b, atol=1e-3)
 
     wrong = tmp_path / "wrong.safetensors"
     save_file({"encoder.layer.9.output.dense.lora_a": torch.ones(2, 64), "encoder.layer.9.output.dense.lora_b": torch.ones(32, 2)}, str(wrong))
     with pytest.raises(InputError, match="does not fit this encoder"):
-        MiniLMEncoder(str(tiny_bert_folder), str(wrong))
+        SentenceEncoder(str(tiny_bert_folder), str(wrong))
     with pytest.raises(InputError, match="text adapter not found"):
-        MiniLMEncoder(str(tiny_bert_folder), str(tmp_path / "missing.safetensors"))
+        SentenceEncoder(str(tiny_bert_folder), str(tmp_path / "missing.safetensors"))
     with pytest.raises(InputError, match="for the minilm backend"):
         get_text_encoder("clip", adapter=str(adapter))
 
