@@ -11,8 +11,9 @@ and the evaluation's accuracies).
 - ``mix``: for each emotion, ``exp(-d_e² / T) / Σ exp(-d_f² / T)``, with ``d_e`` the distance
   from the face to that emotion's nearest prototype and T = ``MIX_TEMPERATURE``. For a prompt
   of two feelings (``mixing.py``: its parts read as different emotions, each clearly) the face
-  is made from the mean of the parts' features and ``mix`` is the mean of the parts' mixes, so
-  it names both; ``emotion`` is then the larger of them.
+  is made from a blend of the two clearest parts' features, (1-α)·f_a + α·f_b with α found by
+  bisection where the face shows both most evenly, and ``mix`` is the mean
+  of the two parts' mixes, so it names both; ``emotion`` is then the larger of them.
 - ``second``: the second emotion, named when the prompt has two feelings or the mix gives it
   ``SECOND_SHARE`` or more (``summary()`` says it: "read as: sad, slight, with happy (55%)").
 - ``confidence``: the probability that ``emotion`` is what the prompt asks for. The model
@@ -47,6 +48,7 @@ NOVELTY_PERCENTILE = 5.0
 UNSURE = 0.6  # below this confidence the read-out says the model is unsure
 SECOND_SHARE = 0.2  # a second emotion with this share of the mix is named in the summary
 PART_CLEAR = 0.3  # a part of a prompt read at this share or more is a feeling of its own (chosen on the dev set)
+BLEND_STEPS = 6  # bisection steps for the blend of two feelings (α to within 1/64)
 
 
 @dataclass
@@ -124,23 +126,41 @@ class PartReading:
 
 
 def prompt_feature(animator, text: str) -> tuple[np.ndarray, list[str], list[PartReading]]:
-    """The feature a prompt drives ``animator`` with, the encoder's notes, and how each part was
-    read when the prompt holds two feelings (``mixing.py``), else []."""
+    """The feature a prompt drives ``animator`` with, the encoder's notes, and how each of its two
+    feelings was read when it holds two (``mixing.py``), else []. Computed once per prompt and model."""
+    feature, notes, parts = _prompt_feature(animator, text)
+    return feature.copy(), list(notes), list(parts)
+
+
+@functools.lru_cache(maxsize=256)
+def _prompt_feature(animator, text: str):
     from .encoders import get_text_encoder
     from .mixing import feeling_parts
 
     encoder = get_text_encoder(animator.text_backend, adapter=animator.text_adapter)
     embedded = encoder.encode([text])
-    feature, notes = embedded.vectors[0], list(embedded.notes)
+    feature, notes = embedded.vectors[0], tuple(embedded.notes)
     parts = feeling_parts(embedded.prompts[0])
     if len(parts) < 2:
-        return feature, notes, []
+        return feature, notes, ()
     vectors = encoder.encode(parts, log_notes=False).vectors  # the whole prompt's notes cover its parts
-    read = [(PartReading(part, *face_reading(animator, vector)), vector) for part, vector in zip(parts, vectors)]
+    read = sorted(((PartReading(part, *face_reading(animator, vector)), vector) for part, vector in zip(parts, vectors)), key=lambda rv: -rv[0].mix[rv[0].emotion])
     clear = [(r, vector) for r, vector in read if r.mix[r.emotion] >= PART_CLEAR]
     if len({r.emotion for r, _ in clear}) < 2:
-        return feature, notes, []
-    return np.mean([vector for _, vector in clear], axis=0).astype(np.float32), notes, [r for r, _ in clear]
+        return feature, notes, ()
+    (a, fa), (b, fb) = clear[0], next(rv for rv in clear if rv[0].emotion != clear[0][0].emotion)
+    # The mean of the two features can still make a face of one feeling (fear outweighs joy), and
+    # the face turns from one to the other over a short stretch of the blend (1-α)·a + α·b: bisect
+    # for the α where the two are even, keeping the blend whose face gives the weaker one most.
+    best, blend, low, high = -1.0, feature, 0.0, 1.0
+    for _ in range(BLEND_STEPS):
+        alpha = (low + high) / 2
+        mixed = ((1 - alpha) * fa + alpha * fb).astype(np.float32)
+        mix = face_reading(animator, mixed)[2]
+        if min(mix[a.emotion], mix[b.emotion]) > best:
+            best, blend = min(mix[a.emotion], mix[b.emotion]), mixed
+        low, high = (alpha, high) if mix[a.emotion] > mix[b.emotion] else (low, alpha)
+    return blend, notes, tuple(sorted((a, b), key=lambda r: parts.index(r.text)))
 
 
 def face_reading(animator, feature: np.ndarray) -> tuple[str, float, dict[str, float]]:
