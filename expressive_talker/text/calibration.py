@@ -1,8 +1,9 @@
 """The read-out's percentage as a probability: a logistic calibration of how often a reading is right.
 
-``p = σ(a·logit(share) + b·similarity + c·mixed + d)``, from what the reading knows
+``p = σ(a·logit(share) + b·similarity + c·agreement + d·mixed + e)``, from what the reading knows
 (``reading.Evidence``): the named emotion's share of the mix, the prompt's largest similarity to
-a training description, and whether it was read as two feelings. Fitted (``fit``) on readings
+a training description, the share of its five nearest training descriptions that name the
+emotion read, and whether it was read as two feelings. Fitted (``fit``) on readings
 whose intended emotions are known: the development prompt set (``prompt_sets/dev.tsv``) and a
 sample of the held-out training descriptions; stored in the model folder's ``config.json`` under
 ``"reading"``, next to what it was fitted on. A reading is right when its emotion is one of the
@@ -17,12 +18,12 @@ import os
 
 import numpy as np
 
-FEATURES = ("logit_share", "similarity", "mixed")
+FEATURES = ("logit_share", "similarity", "agreement", "mixed")
 
 
 def _features(evidence) -> np.ndarray:
     share = min(max(float(evidence.share), 1e-3), 1 - 1e-3)
-    return np.array([np.log(share / (1 - share)), float(evidence.similarity), float(evidence.mixed)])
+    return np.array([np.log(share / (1 - share)), float(evidence.similarity), float(evidence.agreement), float(evidence.mixed)])
 
 
 def calibrated(folder: str, evidence) -> float:

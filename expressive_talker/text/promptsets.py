@@ -70,7 +70,7 @@ def read_cases(cases: list[PromptCase], method: str = "ours", weights_dir: str |
             "right": reading.emotion in case.emotions,
             "both_in_top_two": len(case.emotions) > 1 and set(case.emotions) <= set(top_two),
             "face_both_in_top_two": len(case.emotions) > 1 and set(case.emotions) <= set(list(evidence.face)[:2]),
-            "share": evidence.share, "similarity": round(evidence.similarity, 4), "mixed": evidence.mixed,
+            "share": evidence.share, "similarity": round(evidence.similarity, 4), "agreement": evidence.agreement, "mixed": evidence.mixed,
             "notes": reading.notes, "seconds": round(time.perf_counter() - started, 3),
         })
     return rows

@@ -20,8 +20,10 @@ and the evaluation's accuracies).
   folder's ``config.json`` carries a logistic calibration (``calibration.py``) from three things
   the reading knows: the named emotion's share of the mix, how like the training descriptions
   the prompt is (its largest cosine similarity to them under plain all-MiniLM-L6-v2: the adapter
-  pulls any text towards an emotion, which hides how far it was), and whether it was read as
-  two feelings. Without one (an uncalibrated folder) it is the named emotion's share.
+  pulls any text towards an emotion, which hides how far it was), how many of its five nearest
+  training descriptions name the emotion read (a face that disagrees with what the prompt's
+  wording is near, as "over the moon" read as sad, is less often right), and whether it was
+  read as two feelings. Without one (an uncalibrated folder) it is the named emotion's share.
 - ``notes``: the prompt's own (emoji read as words, another script), each rare word or phrase
   looked up in WordNet (``expansion.py``), and, only when the confidence is below
   ``UNSURE`` (60%), one saying the model is unsure, and that the prompt is unlike the training
@@ -45,6 +47,7 @@ MIX_TEMPERATURE = 0.5
 READING_FRAMES = 45  # 1.5 s of silence: long enough for Text2Exp to settle on an expression
 INTENSITY_WORDS = {0.0: "none", 0.33: "slight", 0.66: "moderate", 1.0: "strong"}
 NOVELTY_PERCENTILE = 5.0
+NEAREST = 5  # training descriptions whose emotions are compared with the reading's
 UNSURE = 0.6  # below this confidence the read-out says the model is unsure
 SECOND_SHARE = 0.2  # a second emotion with this share of the mix is named in the summary
 PART_CLEAR = 0.3  # a part of a prompt read at this share or more is a feeling of its own (chosen on the dev set)
@@ -78,6 +81,7 @@ class Evidence:
 
     share: float  # the named emotion's share of the mix
     similarity: float  # largest cosine similarity to a training description (plain MiniLM)
+    agreement: float  # share of its NEAREST most similar training descriptions that name the read emotion
     mixed: bool  # read as two feelings
     face: dict[str, float] = field(default_factory=dict)  # the mix of the face itself (for two feelings: of the blend)
 
@@ -106,8 +110,8 @@ def read_with_evidence(text: str, method: str = "ours", weights_dir: str | None 
         mix = _mean_mix([p.mix for p in parts])
         emotion = next(iter(mix))
         level = max(p.level for p in parts if p.emotion == emotion) if any(p.emotion == emotion for p in parts) else level
-    similarity, nearest = _nearest_description(text)
-    evidence = Evidence(mix[emotion], similarity, bool(parts), face[2])
+    similarity, nearest, near_labels = _nearest_description(text)
+    evidence = Evidence(mix[emotion], similarity, near_labels.count(emotion) / len(near_labels), bool(parts), face[2])
     confidence = calibrated(os.path.join(weights_dir, method), evidence)
     shares = list(mix.items())
     second = shares[1][0] if parts or shares[1][1] >= SECOND_SHARE else None
@@ -195,15 +199,27 @@ def _silence_features(animator) -> np.ndarray:
     return pipeline.speech_features(animator, np.zeros(SAMPLE_RATE * READING_FRAMES // 30, np.float32))
 
 
-def _nearest_description(text: str) -> tuple[float, str]:
-    """The prompt's largest cosine similarity to a training description's wording (plain MiniLM)
-    and that wording."""
+def _nearest_description(text: str) -> tuple[float, str, list[str]]:
+    """The prompt's largest cosine similarity to a training description's wording (plain MiniLM),
+    that wording, and what the NEAREST closest wordings name (an emotion or a facial action)."""
     from ..data.descriptions import wordings
     from .encoders import get_text_encoder
 
     plain = get_text_encoder("minilm")  # no adapter
     similarity = plain.wording_vectors @ plain.encode([text], log_notes=False).vectors[0]  # notes taken already
-    return float(similarity.max()), wordings()[int(similarity.argmax())]
+    labels = _wording_labels()
+    closest = np.argsort(-similarity)[:NEAREST]
+    return float(similarity.max()), wordings()[int(closest[0])], [labels[i] for i in closest]
+
+
+@functools.lru_cache(maxsize=1)
+def _wording_labels() -> list[str]:
+    from ..data.descriptions import labelled_descriptions, wordings
+
+    named = {}
+    for text, label, _ in labelled_descriptions("train"):
+        named.setdefault(text, label)
+    return [named.get(w, "") for w in wordings()]
 
 
 def _unsure_note(similarity: float, nearest: str) -> str:
