@@ -29,7 +29,9 @@ def _features(evidence) -> np.ndarray:
 def calibrated(folder: str, evidence) -> float:
     """The probability that the reading is right, by the folder's calibration (its share when it has none)."""
     fit = _calibration(folder)
-    return float(evidence.share) if fit is None else probability(fit, evidence)
+    if fit is None or fit.get("features") != list(FEATURES):  # none, or fitted on other inputs: refit it
+        return float(evidence.share)
+    return probability(fit, evidence)
 
 
 def probability(fit: dict, evidence) -> float:
