@@ -19,6 +19,7 @@ from expressive_talker.text.reading import Evidence
         ("wide eyes and raised brows", ["wide eyes and raised brows"]),  # one face described, not two feelings
         ("a and b and c and d", ["a and b and c and d"]),  # no real words in the parts
         ("tired and sad and angry and scared", ["tired and sad and angry and scared"]),  # more than three: read whole
+        ("The person is amused and lighthearted.", ["The person is amused and lighthearted."]),  # a sentence describes one feeling
     ],
 )
 def test_feeling_parts(prompt, parts):
