@@ -108,7 +108,7 @@ def test_emoji_prompts_show_their_emotion(prompt, emotion):
 
 
 def test_unknown_backend_is_an_input_error():
-    with pytest.raises(InputError, match="choose one of minilm, clip"):
+    with pytest.raises(InputError, match="choose one of minilm, mpnet, clip"):
         embed_text("happy", backend="bert")
 
 
@@ -216,7 +216,7 @@ def test_encoder_with_an_adapter_file(tiny_bert_folder, tmp_path):
         SentenceEncoder(str(tiny_bert_folder), str(wrong))
     with pytest.raises(InputError, match="text adapter not found"):
         SentenceEncoder(str(tiny_bert_folder), str(tmp_path / "missing.safetensors"))
-    with pytest.raises(InputError, match="for the minilm backend"):
+    with pytest.raises(InputError, match="for the minilm and mpnet backends"):
         get_text_encoder("clip", adapter=str(adapter))
 
 
