@@ -1,6 +1,7 @@
 # A small image that runs the app as a non-root user (uid 1000) on port 7860; the Hugging Face
 # Space builds it (README front matter: sdk: docker). It installs what `make setup` installs:
-# packages.txt and npm from Debian, torch pinned and requirements.txt into .venv, and
+# packages.txt and npm from Debian, torch pinned, requirements.txt and (with --no-deps)
+# requirements-nodeps.txt into .venv, and
 # three.js for the in-page viewer from npm.
 FROM python:3.11-slim-bookworm
 
@@ -15,7 +16,7 @@ WORKDIR /home/user/app
 
 # Dependencies first, so code changes reuse this layer (the package itself is installed editable:
 # its source arrives with the next COPY).
-COPY --chown=user requirements.txt packages.txt Makefile pyproject.toml README.md ./
+COPY --chown=user requirements.txt requirements-nodeps.txt packages.txt Makefile pyproject.toml README.md ./
 COPY --chown=user expressive_talker/ui/web/package.json expressive_talker/ui/web/package-lock.json expressive_talker/ui/web/
 RUN make setup && rm -rf /home/user/.cache/pip /home/user/.npm
 

