@@ -310,8 +310,10 @@ def test_the_prompt_reading_follows_what_is_typed(page, url):
                     raise AssertionError(f"the reading did not follow {prompt!r}: {page.inner_text('#generate-reading')!r}") from None
 
     type_and_see("😡", "read 😡 as 'enraged face'")
-    type_and_see("the quarterly tax report", "may not match")
-    assert "😡" not in page.inner_text("#generate-reading")
+    # The next prompt's reading replaces it (whether it says the model is unsure depends on the
+    # weights' calibration: tests/test_prompt_reading.py checks that with the shipped ones).
+    page.fill("#generate-text textarea", "the quarterly tax report")
+    page.wait_for_function(f"() => {{ const t = ({text})(); return t.startsWith('read as: ') && !t.includes('😡'); }}", timeout=90_000)
 
 
 def generate_and_wait(page, marks: int = 0) -> None:
