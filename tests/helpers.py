@@ -1,6 +1,8 @@
 """Small builders shared by the tests: audio on disk, curves files, reading MP4s back."""
 
+import contextlib
 import json
+import socket
 import subprocess
 
 import imageio_ffmpeg
@@ -112,3 +114,21 @@ def write_avatar(path, target_names, vrm0=False, mesh_names=False):
         f.write(struct.pack("<4sII", b"glTF", 2, 12 + 8 + len(text) + 8 + len(binary)))
         f.write(struct.pack("<I4s", len(text), b"JSON") + text + struct.pack("<I4s", len(binary), b"BIN\0") + binary)
     return path
+
+
+@contextlib.contextmanager
+def tiny_app(root):
+    """The app on a free local port with tiny random weights (ours, FaceFormer) under ``root``,
+    as the browser tests drive it; yields its URL."""
+    from expressive_talker.ui import Settings, build_app, queue
+
+    settings = Settings(weights_dir=str(make_tiny_weights(root / "weights", ("ours", "faceformer"))), video_size=256, compare_size=256, output_dir=str(root / "outputs"))
+    demo = queue(build_app(settings))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, ssr_mode=False, quiet=True)
+    try:
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        demo.close()

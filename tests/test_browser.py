@@ -6,14 +6,13 @@ nothing covers, and the Face rig's keys, typed values, presets and reset."""
 import json
 import os
 import shutil
-import socket
 
 import numpy as np
 import pytest
 
 from expressive_talker.export import read_livelink
 
-from .helpers import make_tiny_weights, write_avatar
+from .helpers import tiny_app, write_avatar
 
 pytestmark = pytest.mark.slow
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -28,19 +27,8 @@ EXAMPLE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 @pytest.fixture(scope="module")
 def url(tmp_path_factory):
-    from expressive_talker.ui import Settings, build_app, queue
-
-    root = tmp_path_factory.mktemp("browser")
-    settings = Settings(weights_dir=str(make_tiny_weights(root / "weights", ("ours", "faceformer"))), video_size=256, compare_size=256, output_dir=str(root / "outputs"))
-    demo = queue(build_app(settings))
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, ssr_mode=False, quiet=True)
-    try:
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        demo.close()
+    with tiny_app(tmp_path_factory.mktemp("browser")) as address:
+        yield address
 
 
 @pytest.fixture(scope="module")

@@ -13,14 +13,13 @@ import http.server
 import io
 import os
 import shutil
-import socket
 import threading
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from .helpers import make_tiny_weights, write_avatar
+from .helpers import tiny_app, write_avatar
 from .test_browser import EXAMPLE, FLAGS, VIEWER_STATE, wait_for_upload
 
 pytestmark = pytest.mark.slow
@@ -37,19 +36,8 @@ def state_of(page, viewer: str) -> dict:
 
 @pytest.fixture(scope="module")
 def url(tmp_path_factory):
-    from expressive_talker.ui import Settings, build_app, queue
-
-    root = tmp_path_factory.mktemp("face")
-    settings = Settings(weights_dir=str(make_tiny_weights(root / "weights", ("ours", "faceformer"))), video_size=256, compare_size=256, output_dir=str(root / "outputs"))
-    demo = queue(build_app(settings))
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, ssr_mode=False, quiet=True)
-    try:
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        demo.close()
+    with tiny_app(tmp_path_factory.mktemp("face")) as address:
+        yield address
 
 
 @pytest.fixture(scope="module")

@@ -169,7 +169,7 @@ class TwoStageModel(nn.Module):
         content_weights = np.asarray(content_weights, np.float32)
         expression_weights = content_weights if expression_weights is None else np.asarray(expression_weights, np.float32)
         frames, k = content_weights.shape
-        audio, _ = self.conditions(audio_features, torch.as_tensor(text_features[:1]), frames)
+        audio = resample_frames(audio_features, self.cfg.audio_fps, self.cfg.fps, frames)
         shown = (content_weights != 0) | (expression_weights != 0)
         first = shown.argmax(0)  # a prompt changed to at frame f is first shown at f + 1
         end = frames - shown[::-1].argmax(0)

@@ -126,8 +126,7 @@ class Timeline:
     def weights(self, fps: float, frames: int) -> np.ndarray:
         """(frames, len(prompts)) weight of each distinct prompt in each frame."""
         index = {prompt: i for i, prompt in enumerate(self.prompts)}
-        schedule = PromptSchedule(fps, self.ease_s)
-        schedule.changes = [(0, 0)]
+        schedule = PromptSchedule(fps, self.ease_s)  # the main prompt, index 0, from frame 0
         for at, prompt in self.rows[1:]:
             schedule.change(index[prompt], int(round(at * fps)))
         return schedule.weights(0, frames, len(index))
