@@ -17,6 +17,7 @@ import pytest
 
 from expressive_talker.audio import load_audio
 from expressive_talker.errors import InputError
+from expressive_talker.export import read_curves_csv, read_livelink, read_talkinghead
 from expressive_talker.face.readout import read_expression
 from expressive_talker.face.rig import ARKIT_NAMES, load_rig
 from expressive_talker.live import LiveSession
@@ -202,7 +203,7 @@ def wait_for(predicate, timeout=30):
 
 
 @pytest.mark.slow
-def test_a_stream_through_the_route_and_its_take(app, wave):
+def test_a_stream_through_the_route_and_its_take(app, wave, tmp_path):
     demo, url = app
     with connect(url) as ws:
         ready = start(ws)
@@ -228,6 +229,23 @@ def test_a_stream_through_the_route_and_its_take(app, wave):
     np.testing.assert_allclose(doc["frames"], [f["w"] for f in frames], atol=1e-3)
     with urllib.request.urlopen(url + end["take"]["wav"]) as r:
         assert r.read(4) == b"RIFF"
+    # Every other export is made when first asked for, and the same file is served after.
+    files = {}
+    for fmt in ("csv", "glb", "livelink", "talkinghead"):
+        with urllib.request.urlopen(url + end["take"][fmt]) as r:
+            files[fmt] = r.read()
+        with urllib.request.urlopen(url + end["take"][fmt]) as r:
+            assert r.read() == files[fmt]
+    assert files["glb"][:4] == b"glTF"
+    folder = {fmt: tmp_path / f"take-{fmt}" for fmt in files}
+    for fmt, data in files.items():
+        folder[fmt].write_bytes(data)
+    weights, _ = read_curves_csv(folder["csv"])
+    np.testing.assert_allclose(weights, [f["w"] for f in frames], atol=1e-3)
+    weights, _, heads = read_livelink(folder["livelink"])
+    assert len(weights) == len(frames)
+    weights, fps, _ = read_talkinghead(folder["talkinghead"])
+    assert fps == 30 and len(weights) > 0
     with pytest.raises(urllib.error.HTTPError):
         urllib.request.urlopen(url + "live/take/" + "0" * 32 + "/take.wav")
     assert wait_for(lambda: demo.live.streams == 0)

@@ -42,9 +42,28 @@ def export_animation(folder, vertices: np.ndarray | None, weights: np.ndarray, f
     paths = {fmt: os.path.join(folder, stem + ending) for fmt, ending in EXPORT_FILES.items() if fmt != "npy" or vertices is not None}
     if vertices is not None:
         np.save(paths["npy"], np.asarray(vertices, dtype=np.float32), allow_pickle=False)
-    write_curves(paths["json"], weights, fps, head_rotation, timeline)
-    write_curves_csv(paths["csv"], weights, fps, head_rotation)
-    write_glb(paths["glb"], weights, fps, rig, head_rotation)
-    write_livelink(paths["livelink"], weights, fps, head_rotation)
-    write_talkinghead(paths["talkinghead"], weights, fps, head_rotation)
+    for fmt in CURVE_FORMATS:
+        write_format(fmt, paths[fmt], weights, fps, rig, head_rotation, timeline)
     return paths
+
+
+# The formats made from the curves alone (every one but the vertices' .npy).
+CURVE_FORMATS = tuple(fmt for fmt in EXPORT_FORMATS if fmt != "npy")
+
+
+def write_format(fmt: str, path, weights: np.ndarray, fps: float, rig=None, head_rotation=None, timeline: dict | None = None) -> None:
+    """One of ``CURVE_FORMATS`` from the ARKit weights (and head rotation): what
+    ``export_animation`` writes for it. The live route writes a take's files this way, each when
+    it is first asked for."""
+    if fmt == "json":
+        write_curves(path, weights, fps, head_rotation, timeline)
+    elif fmt == "csv":
+        write_curves_csv(path, weights, fps, head_rotation)
+    elif fmt == "glb":
+        write_glb(path, weights, fps, rig, head_rotation)
+    elif fmt == "livelink":
+        write_livelink(path, weights, fps, head_rotation)
+    elif fmt == "talkinghead":
+        write_talkinghead(path, weights, fps, head_rotation)
+    else:
+        raise ValueError(f"no curve format {fmt!r}; one of {', '.join(CURVE_FORMATS)}")

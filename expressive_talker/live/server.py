@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 START_TIMEOUT_S = 10.0  # a connection must say how it will send audio within this
 IDLE_TIMEOUT_S = 30.0  # ... and then never fall silent (no message at all) for longer
 TAKE_STEM = "expressive-talker-live"
+TAKE_WAV = "take.wav"
+TAKE_CURVES = "take-curves.npz"  # what the exports are made from
 TAKES_KEPT = 64  # take folders the route still serves (older ones are left to the outputs' clean-up)
 TAKE_ID = re.compile(r"[0-9a-f]{32}")
 # Close codes (RFC 6455): 1000 normal, 1003 data it cannot accept, 1008 policy, 1013 try again later.
@@ -72,30 +74,52 @@ class LiveHub:
             return self._streams
 
     def save_take(self, session: LiveSession) -> dict[str, str]:
-        """The stream's audio (WAV) and curves in every export format -> {format: URL path}."""
+        """The stream's audio (WAV) and its curves, kept for download -> {format: URL path}, the
+        WAV and every export format. Only the WAV and the curves' arrays are written now: each
+        export is made when it is first asked for, so a stream that nobody downloads costs
+        nothing more at its end (a 30 s take's .glb alone takes about half a second of CPU)."""
         from ..audio import write_wav
-        from ..export import export_animation
+        from ..export import EXPORT_FILES
+        from ..export.bundle import CURVE_FORMATS
 
         wave, weights, heads = session.take()
         if self.new_folder is None or not len(weights):
             return {}
         folder = self.new_folder()
-        files = {"wav": os.path.join(folder, "take.wav")}
-        write_wav(files["wav"], wave)
-        files.update(export_animation(folder, None, weights, session.fps, stem=TAKE_STEM, head_rotation=heads))
+        write_wav(os.path.join(folder, TAKE_WAV), wave)
+        np.savez(os.path.join(folder, TAKE_CURVES), weights=weights, heads=heads, fps=session.fps)
+        files = {"wav": TAKE_WAV, **{fmt: TAKE_STEM + EXPORT_FILES[fmt] for fmt in CURVE_FORMATS}}
         take_id = secrets.token_hex(16)
         with self._lock:
-            self._takes[take_id] = {os.path.basename(p): p for p in files.values()}
+            self._takes[take_id] = {"folder": folder, "formats": {name: fmt for fmt, name in files.items()}}
             while len(self._takes) > TAKES_KEPT:
                 self._takes.popitem(last=False)
-        return {fmt: f"live/take/{take_id}/{os.path.basename(p)}" for fmt, p in files.items()}
+        return {fmt: f"live/take/{take_id}/{name}" for fmt, name in files.items()}
 
     def take_file(self, take_id: str, name: str) -> str | None:
+        """The path of a take's file, written first if this is its first request; None when
+        there is no such take or file."""
+        from ..export.bundle import write_format
+
         if not TAKE_ID.fullmatch(take_id):
             return None
         with self._lock:
-            path = self._takes.get(take_id, {}).get(name)
-        return path if path and os.path.isfile(path) else None
+            take = self._takes.get(take_id)
+        fmt = take and take["formats"].get(name)
+        if not fmt:
+            return None
+        path = os.path.join(take["folder"], name)
+        if not os.path.isfile(path):
+            try:
+                with np.load(os.path.join(take["folder"], TAKE_CURVES)) as curves:
+                    weights, heads, fps = curves["weights"], curves["heads"], float(curves["fps"])
+            except OSError:  # the outputs' clean-up took the folder
+                return None
+            # Written aside and moved in whole: two requests at once never serve half a file.
+            partial = f"{path}.{secrets.token_hex(4)}.partial"
+            write_format(fmt, partial, weights, fps, head_rotation=heads)
+            os.replace(partial, path)
+        return path
 
 
 def _start_options(message: dict) -> dict:
@@ -280,7 +304,7 @@ def live_routes(hub: LiveHub) -> list:
         await live_socket(websocket, hub)
 
     async def take(request):
-        path = hub.take_file(request.path_params["take_id"], request.path_params["name"])
+        path = await asyncio.to_thread(hub.take_file, request.path_params["take_id"], request.path_params["name"])
         if path is None:
             return PlainTextResponse("no such take (takes are kept for an hour)", status_code=404)
         return FileResponse(path, filename=os.path.basename(path))
