@@ -168,7 +168,6 @@ def test_the_face_follows_the_microphone_and_the_take_downloads(chromium, url, s
         rise = next((d["at"] for d in trace if d["at"] > onset_at and d["time"] >= voice - 0.1 and d["jawOpen"] > rest + JAW_RISE), None)
         assert rise is not None, f"jawOpen never rose above {rest:.3f} + {JAW_RISE} in the voice's first 0.3 s"
         print(f"jawOpen rose {rise - onset_at:.0f} ms after the voice started")
-        _r = next(d for d in trace if d["at"] == rise); _f = [f for f in log["frames"] if f["t"] >= _r["time"] - 1e-6][:1]; print("DEBUG rise frame audio", _r["time"] - voice, "arrived", [(_x["at"] - onset_at, _x["t"] - voice, _x.get("latency")) for _x in _f])  # the number the issue targets; timed by benchmarks, not here
         assert rise - onset_at <= ONSET_TO_JAW_MS, f"jawOpen rose {rise - onset_at:.0f} ms after the voice started"
         # The viewer's own read-back agrees that it is live.
         state = page.evaluate(VIEWER)
