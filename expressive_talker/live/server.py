@@ -144,7 +144,7 @@ def _parse(text: str) -> dict:
 
 async def live_socket(websocket, hub: LiveHub) -> None:
     """One stream, from connect to close."""
-    from starlette.websockets import WebSocketDisconnect
+    from starlette.websockets import WebSocketDisconnect, WebSocketDisconnected
 
     from ..face.rig import ARKIT_NAMES
     from ..text.reading import read_prompt
@@ -226,7 +226,7 @@ async def live_socket(websocket, hub: LiveHub) -> None:
             inbox.close()
             for task in readings:
                 task.cancel()
-    except WebSocketDisconnect:  # the client vanished: nothing to say, nothing kept
+    except (WebSocketDisconnect, WebSocketDisconnected):  # the client vanished (while we read, or sent): nothing to say, nothing kept
         return
     except Exception:
         log.exception("live stream failed")
