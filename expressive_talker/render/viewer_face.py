@@ -24,7 +24,7 @@ from ..face.facecap import facecap_texture
 from ..face.look import AMBIENT, BACKGROUND, EYE, LIGHTS, ROUGHNESS, SPECULAR, TEETH, cavity_colour, eye_colours, head_colours, mouth_cavity_geometry, tint
 from ..face.motion import NECK_PIVOT
 from ..face.rig import ARKIT_NAMES, EYE_PITCH_DEG, EYE_YAW_DEG, FaceRig, load_rig
-from .renderer import CAMERA_FOV_DEG, _vertex_normal_operator, camera_position, vertex_normals
+from .renderer import CAMERA_FOV_DEG, _vertex_normal_operator, camera_position, head_subdivision, mouth_inside, vertex_normals
 
 
 def write_viewer_face(path, rig: FaceRig | None = None) -> str:
@@ -33,8 +33,8 @@ def write_viewer_face(path, rig: FaceRig | None = None) -> str:
     b = _Builder()
     image = b.add_bytes(facecap_texture().ktx2)
 
-    def material(name, colour, double_sided=False, textured=True):
-        pbr = {"baseColorFactor": list(colour), "metallicFactor": 0.0, "roughnessFactor": ROUGHNESS[name]}
+    def material(name, colour, double_sided=False, textured=True, roughness=None):
+        pbr = {"baseColorFactor": list(colour), "metallicFactor": 0.0, "roughnessFactor": ROUGHNESS[roughness or name]}
         if textured:
             pbr["baseColorTexture"] = {"index": 0}
         # Highlights as the renderer's (face/look.py: not brightened with the lights).
@@ -45,31 +45,41 @@ def write_viewer_face(path, rig: FaceRig | None = None) -> str:
         material("eye", tint(EYE, rig.eye_left_uv)),
         material("teeth", tint(TEETH, rig.teeth_uv), True),
         material("mouth", cavity_colour(), textured=False),
+        # The head's own inside of the mouth: the skin's material under another name, for
+        # viewer.js, which draws what lies behind the lips with a depth bias (see there).
+        material("mouthInside", (1.0, 1.0, 1.0, 1.0), roughness="skin"),
     ]
 
-    def primitive(vertices, triangles, material, uv=None, colours=None, targets=None):
-        operator = _vertex_normal_operator(vertices, triangles)
-        normals = vertex_normals(operator, vertices, triangles)
+    def primitive(vertices, triangles, material, uv=None, colours=None, normals=None, targets=()):
+        if normals is None:
+            normals = vertex_normals(_vertex_normal_operator(vertices, triangles), vertices, triangles)
         attributes = {"POSITION": b.add(vertices, "VEC3", ARRAY_BUFFER, bounds=True), "NORMAL": b.add(normals, "VEC3", ARRAY_BUFFER)}
         if uv is not None:
             attributes["TEXCOORD_0"] = b.add(uv, "VEC2", ARRAY_BUFFER)
         if colours is not None:
             attributes["COLOR_0"] = b.add(colours, "VEC4", ARRAY_BUFFER)
         prim = {"attributes": attributes, "indices": b.add(triangles.reshape(-1), "SCALAR_INDEX", ELEMENT_ARRAY_BUFFER), "material": material}
-        if targets is not None:
-            prim["targets"] = [
-                {"POSITION": b.add(d, "VEC3", ARRAY_BUFFER, bounds=True), "NORMAL": b.add(vertex_normals(operator, vertices + d, triangles) - normals, "VEC3", ARRAY_BUFFER)}
-                for d in targets
-            ]
+        if len(targets):
+            prim["targets"] = [{"POSITION": b.add(d, "VEC3", ARRAY_BUFFER, bounds=True), "NORMAL": b.add(n, "VEC3", ARRAY_BUFFER)} for d, n in targets]
         return prim
 
     meshes, nodes = [], []
 
     def add(name, prim, **node):
-        meshes.append({"name": name, "primitives": [prim]})
+        meshes.append({"name": name, "primitives": prim if isinstance(prim, list) else [prim]})
         nodes.append({"name": name, "mesh": len(meshes) - 1, **node})
 
-    add("head", primitive(rig.neutral, rig.triangles, 0, rig.head_uv, head_colours(rig), rig.deltas))
+    # The head as the MP4 draws it: subdivided where it makes the outline, normals as the
+    # renderer's (the coarse mesh's, through the subdivision), the morph targets through it too
+    # (normals linearised about the neutral face). Two primitives share its vertices and targets:
+    # the skin, and the inside of the mouth.
+    fine = head_subdivision(rig)
+    sum_faces = _vertex_normal_operator(rig.neutral, rig.triangles)
+    normals = fine.normals(vertex_normals(sum_faces, rig.neutral, rig.triangles))
+    targets = [(fine(d), fine.normals(vertex_normals(sum_faces, rig.neutral + d, rig.triangles)) - normals) for d in rig.deltas]
+    in_mouth = mouth_inside(rig)[fine.parents]
+    skin = primitive(fine(rig.neutral), fine.triangles[~in_mouth], 0, fine.midpoints(rig.head_uv), fine.midpoints(head_colours(rig)), normals, targets)
+    add("head", [skin, {**skin, "indices": b.add(fine.triangles[in_mouth].reshape(-1), "SCALAR_INDEX", ELEMENT_ARRAY_BUFFER), "material": 4}])
     meshes[0]["weights"] = [0.0] * len(ARKIT_NAMES)
     meshes[0]["extras"] = {"targetNames": list(ARKIT_NAMES)}
     for side, verts, tris, centre, uv in (

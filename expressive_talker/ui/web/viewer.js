@@ -36,6 +36,11 @@ const load = (url) => {
   if (!loaded.has(url)) loaded.set(url, loader.loadAsync(url));
   return loaded.get(url);
 };
+// The facecap head's parts behind the lips (render/viewer_face.py's material names). With 4x MSAA,
+// Chromium's CPU WebGL (SwiftShader) let their triangles seen nearly edge-on win single samples'
+// depth tests over the cheek and chin centimetres in front: dark one-pixel specks on the face.
+// A depth bias that grows with a triangle's slope (polygon offset) keeps them behind.
+const BEHIND_THE_LIPS = new Set(['mouthInside', 'mouth', 'teeth']);
 const clock = (s) => (Number.isFinite(s) ? `${Math.floor(s / 60)}:${String(Math.floor(s % 60)).padStart(2, '0')}` : '0:00');
 
 // The meshes of a loaded glTF scene in traversal order, each with the glTF mesh index it came from.
@@ -85,6 +90,9 @@ class Model {
       this.neck = this.object.getObjectByName('neck');
       this.eyes = { Left: this.object.getObjectByName('eyeLeft'), Right: this.object.getObjectByName('eyeRight') };
       this.jaw = this.object.getObjectByName('teethLower');
+      this.object.traverse((o) => {
+        if (o.isMesh && BEHIND_THE_LIPS.has(o.material.name)) Object.assign(o.material, { polygonOffset: true, polygonOffsetFactor: 1, polygonOffsetUnits: 1 });
+      });
       this.root.add(this.object);
     }
   }
