@@ -99,13 +99,22 @@ def test_face_shader_looks_like_pyrenders_stock_shader(monkeypatch, renderer):
     """The face shader (render/shaders) is pyrender's lighting model evaluated per vertex
     instead of per pixel, for speed: the picture must stay the same but for small highlights.
     Ours also differs there on purpose: its highlights stay at their usual strength under the
-    brightened lights and are not tinted by the vertex colours (face/look.py)."""
+    brightened lights and are not tinted by the vertex colours (face/look.py). Ours reads the
+    texture uploaded in linear light; pyrender's shader reads an sRGB one."""
+    import pyrender
     from pyrender.shader_program import ShaderProgramCache
+
+    import expressive_talker.render.renderer as module
 
     w = weights(jawOpen=0.6, mouthSmileLeft=0.8, eyeBlinkRight=1.0, browInnerUp=0.5)
     ours = renderer.render(renderer.rig.pose(w), w).astype(int)
-    monkeypatch.setattr(renderer._renderer._renderer, "_program_cache", ShaderProgramCache())
-    stock = renderer.render(renderer.rig.pose(w), w).astype(int)
+    monkeypatch.setattr(module, "_LinearTexture", pyrender.Texture)
+    pyrenders = FaceRenderer(256)
+    try:
+        monkeypatch.setattr(pyrenders._renderer._renderer, "_program_cache", ShaderProgramCache())
+        stock = pyrenders.render(renderer.rig.pose(w), w).astype(int)
+    finally:
+        pyrenders.close()
     face = np.abs(stock - BG).sum(axis=2) > 10
     difference = np.abs(ours - stock).max(axis=2)[face]
     assert difference.mean() < 3.0  # levels of 255 (about 1 measured untextured, 2.5 textured)

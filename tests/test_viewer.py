@@ -99,9 +99,11 @@ def test_the_viewer_face_is_the_rig_with_its_colours_eyes_teeth_and_neck(tmp_pat
     from expressive_talker.face.motion import NECK_PIVOT
     from expressive_talker.face.rig import load_rig
     from expressive_talker.face.look import LIPS, SKIN, head_colours, tint
+    from expressive_talker.render.renderer import head_subdivision
     from expressive_talker.render.viewer_face import write_viewer_face
 
     rig = load_rig()
+    fine = head_subdivision(rig)  # the MP4's head: the coarse vertices first, then the new ones
     gltf = pygltflib.GLTF2().load(write_viewer_face(tmp_path / "face.glb"))
     names = [n.name for n in gltf.nodes]
     assert names == ["head", "eyeLeft", "eyeRight", "teethUpper", "teethLower", "mouthCavity", "headRig", "neck", "expressive-talker"]
@@ -117,15 +119,20 @@ def test_the_viewer_face_is_the_rig_with_its_colours_eyes_teeth_and_neck(tmp_pat
         return np.frombuffer(blob, np.float32, acc.count * width, view.byteOffset).reshape(acc.count, width)
 
     prim = head.primitives[0]
-    assert np.allclose(read(prim.attributes.POSITION), rig.neutral)
+    assert np.allclose(read(prim.attributes.POSITION), fine(rig.neutral))
     jaw = rig.deltas[ARKIT_NAMES.index("jawOpen")]
-    assert np.allclose(read(prim.targets[ARKIT_NAMES.index("jawOpen")]["POSITION"]), jaw)
+    assert np.allclose(read(prim.targets[ARKIT_NAMES.index("jawOpen")]["POSITION"]), fine(jaw))
+    # The inside of the mouth: a second primitive on the same vertices and targets, its own
+    # material (viewer.js draws it with a depth bias).
+    inside = head.primitives[1]
+    assert vars(inside.attributes) == vars(prim.attributes) and inside.targets == prim.targets
+    assert gltf.materials[inside.material].name == "mouthInside" and gltf.materials[prim.material].name == "skin"
     # Skin and lips tint facecap's texture, which the file carries as the package ships it (KTX2).
-    colours = read(prim.attributes.COLOR_0)
+    colours = read(prim.attributes.COLOR_0)[: rig.num_vertices]
     assert np.allclose(colours, head_colours(rig))
     skin, lips = tint(SKIN, rig.head_uv), tint(LIPS, rig.head_uv)
     assert np.isclose(colours, skin).all(1).mean() > 0.5 and np.isclose(colours, lips, atol=0.02).all(1).any()
-    assert np.allclose(read(prim.attributes.TEXCOORD_0), rig.head_uv)
+    assert np.allclose(read(prim.attributes.TEXCOORD_0)[: rig.num_vertices], rig.head_uv)
     assert "KHR_texture_basisu" in gltf.extensionsRequired and gltf.images[0].mimeType == "image/ktx2"
     image = gltf.bufferViews[gltf.images[0].bufferView]
     assert blob[image.byteOffset : image.byteOffset + 12] == b"\xabKTX 20\xbb\r\n\x1a\n"
