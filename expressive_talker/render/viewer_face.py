@@ -45,9 +45,6 @@ def write_viewer_face(path, rig: FaceRig | None = None) -> str:
         material("eye", tint(EYE, rig.eye_left_uv)),
         material("teeth", tint(TEETH, rig.teeth_uv), True),
         material("mouth", cavity_colour(), textured=False),
-        # The head's own inside of the mouth: the skin's material under another name, for
-        # viewer.js, which draws what lies behind the lips with a depth bias (see there).
-        material("mouthInside", (1.0, 1.0, 1.0, 1.0), roughness="skin"),
     ]
 
     def primitive(vertices, triangles, material, uv=None, colours=None, normals=None, targets=()):
@@ -60,28 +57,28 @@ def write_viewer_face(path, rig: FaceRig | None = None) -> str:
             attributes["COLOR_0"] = b.add(colours, "VEC4", ARRAY_BUFFER)
         prim = {"attributes": attributes, "indices": b.add(triangles.reshape(-1), "SCALAR_INDEX", ELEMENT_ARRAY_BUFFER), "material": material}
         if len(targets):
-            prim["targets"] = [{"POSITION": b.add(d, "VEC3", ARRAY_BUFFER, bounds=True), "NORMAL": b.add(n, "VEC3", ARRAY_BUFFER)} for d, n in targets]
+            prim["targets"] = [{"POSITION": b.add_sparse(d, "VEC3", bounds=True), "NORMAL": b.add_sparse(n, "VEC3")} for d, n in targets]
         return prim
 
     meshes, nodes = [], []
 
     def add(name, prim, **node):
-        meshes.append({"name": name, "primitives": prim if isinstance(prim, list) else [prim]})
+        meshes.append({"name": name, "primitives": [prim]})
         nodes.append({"name": name, "mesh": len(meshes) - 1, **node})
 
     # The head as the MP4 draws it: subdivided where it makes the outline, normals as the
     # renderer's (the coarse mesh's, through the subdivision), the morph targets through it too
-    # (normals linearised about the neutral face). Two primitives share its vertices and targets:
-    # the skin, and the inside of the mouth.
+    # (normals linearised about the neutral face). The triangles inside the mouth come last, from
+    # index ``mouthInsideFrom`` on: viewer.js draws them with the "mouthInside" material.
     fine = head_subdivision(rig)
     sum_faces = _vertex_normal_operator(rig.neutral, rig.triangles)
     normals = fine.normals(vertex_normals(sum_faces, rig.neutral, rig.triangles))
     targets = [(fine(d), fine.normals(vertex_normals(sum_faces, rig.neutral + d, rig.triangles)) - normals) for d in rig.deltas]
     in_mouth = mouth_inside(rig)[fine.parents]
-    skin = primitive(fine(rig.neutral), fine.triangles[~in_mouth], 0, fine.midpoints(rig.head_uv), fine.midpoints(head_colours(rig)), normals, targets)
-    add("head", [skin, {**skin, "indices": b.add(fine.triangles[in_mouth].reshape(-1), "SCALAR_INDEX", ELEMENT_ARRAY_BUFFER), "material": 4}])
+    triangles = np.concatenate([fine.triangles[~in_mouth], fine.triangles[in_mouth]])
+    add("head", primitive(fine(rig.neutral), triangles, 0, fine.midpoints(rig.head_uv), fine.midpoints(head_colours(rig)), normals, targets))
     meshes[0]["weights"] = [0.0] * len(ARKIT_NAMES)
-    meshes[0]["extras"] = {"targetNames": list(ARKIT_NAMES)}
+    meshes[0]["extras"] = {"targetNames": list(ARKIT_NAMES), "mouthInsideFrom": int(3 * (~in_mouth).sum())}
     for side, verts, tris, centre, uv in (
         ("eyeLeft", rig.eye_left_vertices, rig.eye_left_triangles, rig.eye_left_centre, rig.eye_left_uv),
         ("eyeRight", rig.eye_right_vertices, rig.eye_right_triangles, rig.eye_right_centre, rig.eye_right_uv),

@@ -36,11 +36,13 @@ const load = (url) => {
   if (!loaded.has(url)) loaded.set(url, loader.loadAsync(url));
   return loaded.get(url);
 };
-// The facecap head's parts behind the lips (render/viewer_face.py's material names). With 4x MSAA,
-// Chromium's CPU WebGL (SwiftShader) let their triangles seen nearly edge-on win single samples'
-// depth tests over the cheek and chin centimetres in front: dark one-pixel specks on the face.
-// A depth bias that grows with a triangle's slope (polygon offset) keeps them behind.
-const BEHIND_THE_LIPS = new Set(['mouthInside', 'mouth', 'teeth']);
+// The facecap head's parts behind the lips: the head's triangles from its `mouthInsideFrom` on, and
+// the materials named here (render/viewer_face.py). With 4x MSAA, Chromium's CPU WebGL
+// (SwiftShader) let their triangles seen nearly edge-on win single samples' depth tests over the
+// cheek and chin centimetres in front: dark one-pixel specks on the face. A depth bias that grows
+// with a triangle's slope (polygon offset) keeps them behind.
+const BEHIND_THE_LIPS = new Set(['mouth', 'teeth']);
+const behind = (material) => Object.assign(material, { polygonOffset: true, polygonOffsetFactor: 1, polygonOffsetUnits: 1 });
 const clock = (s) => (Number.isFinite(s) ? `${Math.floor(s / 60)}:${String(Math.floor(s % 60)).padStart(2, '0')}` : '0:00');
 
 // The meshes of a loaded glTF scene in traversal order, each with the glTF mesh index it came from.
@@ -91,8 +93,14 @@ class Model {
       this.eyes = { Left: this.object.getObjectByName('eyeLeft'), Right: this.object.getObjectByName('eyeRight') };
       this.jaw = this.object.getObjectByName('teethLower');
       this.object.traverse((o) => {
-        if (o.isMesh && BEHIND_THE_LIPS.has(o.material.name)) Object.assign(o.material, { polygonOffset: true, polygonOffsetFactor: 1, polygonOffsetUnits: 1 });
+        if (o.isMesh && BEHIND_THE_LIPS.has(o.material.name)) behind(o.material);
       });
+      const head = this.object.getObjectByName('head');
+      const from = head.userData.mouthInsideFrom;
+      head.geometry.clearGroups(); // the geometry and materials are shared by every clone: the same groups
+      head.geometry.addGroup(0, from, 0);
+      head.geometry.addGroup(from, head.geometry.index.count - from, 1);
+      if (!Array.isArray(head.material)) head.material = [head.material, behind(head.material.clone())];
       this.root.add(this.object);
     }
   }
