@@ -81,7 +81,8 @@ class RigidMotion:
     def matrix(self, weight: float) -> np.ndarray:
         """The motion at one weight as a 4x4 matrix (``apply`` for a scene node)."""
         m = np.eye(4)
-        m[:3, :3] = Rotation.from_rotvec(weight * self.rotvec).as_matrix()
+        if weight and self.rotvec.any():
+            m[:3, :3] = Rotation.from_rotvec(weight * self.rotvec).as_matrix()
         m[:3, 3] = self.pivot - m[:3, :3] @ self.pivot + weight * self.slide
         return m
 

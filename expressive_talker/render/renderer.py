@@ -98,7 +98,8 @@ class _DynamicMesh:
         normals = vertex_normals(self._sum_faces, vertices, self.triangles)
         if self.subdivision is None:
             return vertices, normals
-        return self.subdivision(vertices), self.subdivision.normals(normals)
+        fine = self.subdivision(np.hstack([vertices, normals]))  # one pass over the operator
+        return fine[:, :3], fine[:, 3:] / np.linalg.norm(fine[:, 3:], axis=1, keepdims=True)
 
     def update(self, vertices):
         prim = self.primitive
@@ -148,14 +149,14 @@ def _mouth_cavity(rig: FaceRig, material):
 @functools.lru_cache(maxsize=2)
 def head_subdivision(rig: FaceRig) -> Subdivision:
     """The head as the MP4 and the viewer draw it, subdivided once where it can make the outline:
-    triangles within 30 degrees of edge-on to the camera (head turns stay well inside that), not
-    the mouth's inside. Subdividing all of it cost 9 ms more a 512 px frame on llvmpipe; the
-    front of the face is dense enough as it is."""
+    triangles within 20 degrees of edge-on to the camera (the motion layer turns the head by a few
+    degrees), not the mouth's inside. Subdividing all of it cost 9 ms more a 512 px frame on
+    llvmpipe; the front of the face is dense enough as it is."""
     v, t = rig.neutral, rig.triangles
     normal = np.cross(v[t[:, 1]] - v[t[:, 0]], v[t[:, 2]] - v[t[:, 0]])
     to_camera = camera_position(rig) - v[t].mean(1)
     facing = np.einsum("ij,ij->i", normal, to_camera) / np.linalg.norm(normal, axis=1) / np.linalg.norm(to_camera, axis=1)
-    return loop_subdivision(v, t, (np.abs(facing) < 0.5) & ~mouth_inside(rig))
+    return loop_subdivision(v, t, (np.abs(facing) < np.sin(np.radians(20))) & ~mouth_inside(rig))
 
 
 def mouth_inside(rig: FaceRig) -> np.ndarray:
