@@ -43,6 +43,16 @@ const load = (url) => {
 // with a triangle's slope (polygon offset) keeps them behind.
 const BEHIND_THE_LIPS = new Set(['mouth', 'teeth']);
 const behind = (material) => Object.assign(material, { polygonOffset: true, polygonOffsetFactor: 1, polygonOffsetUnits: 1 });
+// Every material reads its attributes where a pixel's covered samples are (centroid), not at the
+// pixel's centre: with 4x MSAA the centre of a pixel on the outline can lie well outside the thin,
+// edge-on triangle that covers one of its samples, and what was extrapolated there (normals, colour)
+// drew grey dots along the top of the head's outline.
+const centroid = (material) => {
+  material.onBeforeCompile = (shader) => {
+    shader.vertexShader = `#undef varying\n#define varying centroid out\n${shader.vertexShader}`;
+    shader.fragmentShader = `#undef varying\n#define varying centroid in\n${shader.fragmentShader}`;
+  };
+};
 const clock = (s) => (Number.isFinite(s) ? `${Math.floor(s / 60)}:${String(Math.floor(s % 60)).padStart(2, '0')}` : '0:00');
 
 // The meshes of a loaded glTF scene in traversal order, each with the glTF mesh index it came from.
@@ -103,6 +113,9 @@ class Model {
       if (!Array.isArray(head.material)) head.material = [head.material, behind(head.material.clone())];
       this.root.add(this.object);
     }
+    this.object.traverse((o) => {
+      for (const m of o.isMesh ? [].concat(o.material) : []) centroid(m);
+    });
   }
 
   // The kinds of colour texture on the model's meshes: "compressed" (KTX2) or "image".
