@@ -1,9 +1,11 @@
 """The facecap head for the in-page viewer, drawn like the MP4: one .glb, written at run time.
 
-The head carries the 52 ARKit blendshapes as morph targets (positions, and normals linearised
-about the neutral face) and the video's vertex colours (skin, the lips' vermilion, the dark
-mouth interior); the eyes carry their painted iris and pupil; the upper teeth sit on the skull,
-the lower row on the node ``teethLower``, and the dark mouth cavity sits behind the lips. Node
+The head is the MP4's (subdivided where it makes the outline, ``renderer.head_subdivision``) and
+carries the 52 ARKit blendshapes as sparse morph targets (positions, and normals linearised about
+the neutral face) and the video's vertex colours (skin, the lips' vermilion, the dark mouth
+interior); its triangles inside the mouth come last, from the mesh's ``mouthInsideFrom`` on. The
+eyes carry their painted iris and pupil; the upper teeth sit on the skull, the lower row on the
+node ``teethLower``, and the dark mouth cavity sits behind the lips. Node
 tree: ``expressive-talker`` > ``neck`` (at the neck pivot) > ``headRig`` > ``head``, ``eyeLeft``,
 ``eyeRight``, ``teethUpper``, ``teethLower``, ``mouthCavity``. What the viewer's script needs to
 pose it as the renderer does (eye angles, the jaw's motions, camera, lights, background) is in
