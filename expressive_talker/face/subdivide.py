@@ -27,20 +27,17 @@ import scipy.sparse as sp
 @dataclass(frozen=True)
 class Subdivision:
     operator: sp.csr_matrix  # (V + E, V): fine vertices from coarse ones (positions, offsets)
-    triangles: np.ndarray  # (4F, 3) int32, the fine mesh
+    triangles: np.ndarray  # (F', 3) int32, the fine mesh
     edges: np.ndarray  # (E, 2) the coarse vertices at the ends of each new vertex's edge
     parents: np.ndarray  # (fine F,) the coarse triangle each fine one lies in
 
     def __call__(self, values: np.ndarray) -> np.ndarray:
-        """Positions (V, 3) or offsets (..., V, 3) -> the fine mesh's (V + E, 3)."""
-        values = np.asarray(values, np.float32)
-        if values.ndim == 2:
-            return np.asarray(self.operator @ values, np.float32)
-        return np.stack([np.asarray(self.operator @ v, np.float32) for v in values])
+        """Positions, offsets or normals (V, C) -> the fine mesh's (V + E, C)."""
+        return np.asarray(self.operator @ np.asarray(values, np.float32), np.float32)
 
     def normals(self, normals: np.ndarray) -> np.ndarray:
-        """The coarse mesh's unit normals (V, 3) -> the fine mesh's: as smooth as the fine mesh's
-        own, at a third of the cost."""
+        """The coarse mesh's unit normals (V, 3) -> the fine mesh's (the MP4's and the viewer's):
+        as smooth as the fine mesh's own, at a third of the cost."""
         fine = self(normals)
         return fine / np.linalg.norm(fine, axis=1, keepdims=True)
 

@@ -98,8 +98,7 @@ class _DynamicMesh:
         normals = vertex_normals(self._sum_faces, vertices, self.triangles)
         if self.subdivision is None:
             return vertices, normals
-        fine = self.subdivision(np.hstack([vertices, normals]))  # one pass over the operator
-        return fine[:, :3], fine[:, 3:] / np.linalg.norm(fine[:, 3:], axis=1, keepdims=True)
+        return self.subdivision(vertices), self.subdivision.normals(normals)
 
     def update(self, vertices):
         prim = self.primitive
