@@ -128,7 +128,7 @@ def test_the_viewer_face_is_the_rig_with_its_colours_eyes_teeth_and_neck(tmp_pat
     jaw = rig.deltas[ARKIT_NAMES.index("jawOpen")]
     assert np.allclose(read(prim.targets[ARKIT_NAMES.index("jawOpen")]["POSITION"]), fine(jaw))
     # The triangles inside the mouth come last (viewer.js draws them with a depth bias).
-    from expressive_talker.render.renderer import mouth_inside
+    from expressive_talker.face.look import mouth_inside
 
     indices = gltf.accessors[prim.indices]
     start = head.extras["mouthInsideFrom"]

@@ -12,7 +12,7 @@ from PIL import Image
 
 from ..errors import RenderError
 from ..face.facecap import facecap_texture
-from ..face.look import AMBIENT, BACKGROUND, EYE, LIGHTS, ROUGHNESS, SPECULAR, TEETH, cavity_colour, eye_colours, head_colours, mouth_cavity_geometry, tint
+from ..face.look import AMBIENT, BACKGROUND, EYE, LIGHTS, ROUGHNESS, SPECULAR, TEETH, cavity_colour, eye_colours, head_colours, mouth_cavity_geometry, mouth_inside, tint
 from ..face.motion import pose_matrix
 from ..face.rig import FaceRig, load_rig
 from ..face.subdivide import Subdivision, loop_subdivision
@@ -156,14 +156,6 @@ def head_subdivision(rig: FaceRig) -> Subdivision:
     to_camera = camera_position(rig) - v[t].mean(1)
     facing = np.einsum("ij,ij->i", normal, to_camera) / np.linalg.norm(normal, axis=1) / np.linalg.norm(to_camera, axis=1)
     return loop_subdivision(v, t, (np.abs(facing) < np.sin(np.radians(20))) & ~mouth_inside(rig))
-
-
-def mouth_inside(rig: FaceRig) -> np.ndarray:
-    """(F,) bool: the head's triangles inside the mouth (gums, the mouth bag), as face/look.py's
-    head_parts counts them."""
-    inside = np.zeros(rig.num_vertices, bool)
-    inside[rig.regions["mouth_interior"]] = True
-    return inside[rig.triangles].any(1)
 
 
 def camera_position(rig: FaceRig) -> np.ndarray:

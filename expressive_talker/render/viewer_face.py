@@ -23,10 +23,10 @@ import numpy as np
 
 from ..export.gltf import ARRAY_BUFFER, ELEMENT_ARRAY_BUFFER, _Builder, write_glb_container
 from ..face.facecap import facecap_texture
-from ..face.look import AMBIENT, BACKGROUND, EYE, LIGHTS, ROUGHNESS, SPECULAR, TEETH, cavity_colour, eye_colours, head_colours, mouth_cavity_geometry, tint
+from ..face.look import AMBIENT, BACKGROUND, EYE, LIGHTS, ROUGHNESS, SPECULAR, TEETH, cavity_colour, eye_colours, head_colours, mouth_cavity_geometry, mouth_inside, tint
 from ..face.motion import NECK_PIVOT
 from ..face.rig import ARKIT_NAMES, EYE_PITCH_DEG, EYE_YAW_DEG, FaceRig, load_rig
-from .renderer import CAMERA_FOV_DEG, _vertex_normal_operator, camera_position, head_subdivision, mouth_inside, vertex_normals
+from .renderer import CAMERA_FOV_DEG, _vertex_normal_operator, camera_position, head_subdivision, vertex_normals
 
 
 def write_viewer_face(path, rig: FaceRig | None = None) -> str:
