@@ -103,6 +103,11 @@ def test_eyes_turn_and_lower_teeth_ride_the_jaw(rig):
     moved = np.linalg.norm(teeth[1] - teeth[0], axis=1)
     assert (moved < 1e-6).sum() == len(moved) // 2  # the upper row stays with the skull
     assert teeth[1, moved > 1e-6, 1].mean() < teeth[0, moved > 1e-6, 1].mean() - 0.005  # the lower row drops
+    # The MP4 poses the lower row as one node: its matrix moves it exactly as the vertices do.
+    w = one_hot("jawOpen") * 0.7 + one_hot("jawLeft") * 0.3 + one_hot("jawForward") * 0.2
+    lower = rig.teeth_vertices[rig._lower_teeth]
+    m = rig.jaw_matrix(w)
+    assert np.allclose(lower @ m[:3, :3].T + m[:3, 3], rig.teeth_vertices_posed(w[None])[0][rig._lower_teeth], atol=1e-6)
 
 
 def test_every_emotion_preset_changes_the_face(rig):

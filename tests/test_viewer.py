@@ -99,9 +99,11 @@ def test_the_viewer_face_is_the_rig_with_its_colours_eyes_teeth_and_neck(tmp_pat
     from expressive_talker.face.motion import NECK_PIVOT
     from expressive_talker.face.rig import load_rig
     from expressive_talker.face.look import LIPS, SKIN, head_colours, tint
+    from expressive_talker.render.renderer import head_subdivision
     from expressive_talker.render.viewer_face import write_viewer_face
 
     rig = load_rig()
+    fine = head_subdivision(rig)  # the MP4's head: the coarse vertices first, then the new ones
     gltf = pygltflib.GLTF2().load(write_viewer_face(tmp_path / "face.glb"))
     names = [n.name for n in gltf.nodes]
     assert names == ["head", "eyeLeft", "eyeRight", "teethUpper", "teethLower", "mouthCavity", "headRig", "neck", "expressive-talker"]
@@ -112,20 +114,31 @@ def test_the_viewer_face_is_the_rig_with_its_colours_eyes_teeth_and_neck(tmp_pat
 
     def read(accessor):
         acc = gltf.accessors[accessor]
-        view = gltf.bufferViews[acc.bufferView]
         width = {"VEC2": 2, "VEC3": 3, "VEC4": 4}[acc.type]
-        return np.frombuffer(blob, np.float32, acc.count * width, view.byteOffset).reshape(acc.count, width)
+        if acc.sparse is None:
+            return np.frombuffer(blob, np.float32, acc.count * width, gltf.bufferViews[acc.bufferView].byteOffset).reshape(acc.count, width)
+        # The morph targets are sparse: only the rows a blendshape moves are stored.
+        out = np.zeros((acc.count, width), np.float32)
+        rows = np.frombuffer(blob, np.uint32, acc.sparse.count, gltf.bufferViews[acc.sparse.indices.bufferView].byteOffset)
+        out[rows] = np.frombuffer(blob, np.float32, acc.sparse.count * width, gltf.bufferViews[acc.sparse.values.bufferView].byteOffset).reshape(-1, width)
+        return out
 
     prim = head.primitives[0]
-    assert np.allclose(read(prim.attributes.POSITION), rig.neutral)
+    assert np.allclose(read(prim.attributes.POSITION), fine(rig.neutral))
     jaw = rig.deltas[ARKIT_NAMES.index("jawOpen")]
-    assert np.allclose(read(prim.targets[ARKIT_NAMES.index("jawOpen")]["POSITION"]), jaw)
+    assert np.allclose(read(prim.targets[ARKIT_NAMES.index("jawOpen")]["POSITION"]), fine(jaw))
+    # The triangles inside the mouth come last (viewer.js draws them with a depth bias).
+    from expressive_talker.face.look import mouth_inside
+
+    indices = gltf.accessors[prim.indices]
+    start = head.extras["mouthInsideFrom"]
+    assert start == 3 * (~mouth_inside(rig)[fine.parents]).sum() and 0 < start < indices.count
     # Skin and lips tint facecap's texture, which the file carries as the package ships it (KTX2).
-    colours = read(prim.attributes.COLOR_0)
+    colours = read(prim.attributes.COLOR_0)[: rig.num_vertices]
     assert np.allclose(colours, head_colours(rig))
     skin, lips = tint(SKIN, rig.head_uv), tint(LIPS, rig.head_uv)
     assert np.isclose(colours, skin).all(1).mean() > 0.5 and np.isclose(colours, lips, atol=0.02).all(1).any()
-    assert np.allclose(read(prim.attributes.TEXCOORD_0), rig.head_uv)
+    assert np.allclose(read(prim.attributes.TEXCOORD_0)[: rig.num_vertices], rig.head_uv)
     assert "KHR_texture_basisu" in gltf.extensionsRequired and gltf.images[0].mimeType == "image/ktx2"
     image = gltf.bufferViews[gltf.images[0].bufferView]
     assert blob[image.byteOffset : image.byteOffset + 12] == b"\xabKTX 20\xbb\r\n\x1a\n"

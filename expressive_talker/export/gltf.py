@@ -76,6 +76,21 @@ class _Builder:
         self.accessors.append(accessor)
         return len(self.accessors) - 1
 
+    def add_sparse(self, array: np.ndarray, kind: str, bounds: bool = False) -> int:
+        """A float array stored sparsely: only its rows that are not zero, with their indices (a
+        blendshape moves a fifth of a head: the viewer's head file is a third the size)."""
+        array = np.ascontiguousarray(array, dtype=np.float32)
+        rows = np.flatnonzero(np.abs(array).max(1) > 0).astype(np.uint32)
+        accessor = {"componentType": FLOAT, "count": int(len(array)), "type": kind}  # no bufferView: zeros
+        if len(rows):
+            indices, values = self.add_bytes(rows.tobytes()), self.add_bytes(array[rows].tobytes())
+            accessor["sparse"] = {"count": int(len(rows)), "indices": {"bufferView": indices, "componentType": UINT32}, "values": {"bufferView": values}}
+        if bounds:
+            accessor["min"] = array.min(0).astype(float).tolist()
+            accessor["max"] = array.max(0).astype(float).tolist()
+        self.accessors.append(accessor)
+        return len(self.accessors) - 1
+
     def add_bytes(self, data: bytes) -> int:
         """Raw bytes (an image) as a bufferView; returns its index."""
         self.views.append({"buffer": 0, "byteOffset": self.offset, "byteLength": len(data)})

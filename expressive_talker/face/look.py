@@ -97,11 +97,16 @@ def head_parts(rig: FaceRig) -> dict[str, np.ndarray]:
     """The head's triangles by material, for files whose readers take no vertex colours
     (Blender): "mouth" inside it, "lips" where the vermilion covers most of a triangle, "skin"."""
     tris = rig.triangles
-    inside = np.zeros(rig.num_vertices, bool)
-    inside[rig.regions["mouth_interior"]] = True
-    mouth = inside[tris].any(1)
+    mouth = mouth_inside(rig)
     lips = ~mouth & (lip_amount(rig)[tris].mean(1) >= 0.5)
     return {"skin": tris[~mouth & ~lips], "lips": tris[lips], "mouth": tris[mouth]}
+
+
+def mouth_inside(rig: FaceRig) -> np.ndarray:
+    """(F,) bool: the head's triangles inside the mouth (gums, the mouth bag)."""
+    inside = np.zeros(rig.num_vertices, bool)
+    inside[rig.regions["mouth_interior"]] = True
+    return inside[rig.triangles].any(1)
 
 
 def lip_amount(rig: FaceRig) -> np.ndarray:

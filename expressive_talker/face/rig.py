@@ -78,6 +78,14 @@ class RigidMotion:
         moved = np.einsum("tij,tnj->tni", rot, points - self.pivot) + self.pivot
         return moved + weight[:, None, None] * self.slide
 
+    def matrix(self, weight: float) -> np.ndarray:
+        """The motion at one weight as a 4x4 matrix (``apply`` for a scene node)."""
+        m = np.eye(4)
+        if weight and self.rotvec.any():
+            m[:3, :3] = Rotation.from_rotvec(weight * self.rotvec).as_matrix()
+        m[:3, 3] = self.pivot - m[:3, :3] @ self.pivot + weight * self.slide
+        return m
+
     @staticmethod
     def fit(before: np.ndarray, after: np.ndarray) -> "RigidMotion":
         """Least-squares rigid motion (Kabsch), written as rotation about a pivot."""
@@ -207,6 +215,13 @@ class FaceRig:
             lower = motion.apply(lower, w[:, INDEX[name]])
         out[:, self._lower_teeth] = lower
         return out.astype(np.float32)
+
+    def jaw_matrix(self, weights) -> np.ndarray:
+        """(52,) -> the 4x4 motion of the lower teeth (``teeth_vertices_posed`` as one matrix)."""
+        m = np.eye(4)
+        for name, motion in self.jaw_motions.items():
+            m = motion.matrix(float(weights[INDEX[name]])) @ m
+        return m
 
     # ---- regions -----------------------------------------------------------------------------
     def _build_regions(self):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 
@@ -11,9 +12,10 @@ from PIL import Image
 
 from ..errors import RenderError
 from ..face.facecap import facecap_texture
-from ..face.look import AMBIENT, BACKGROUND, EYE, LIGHTS, ROUGHNESS, SPECULAR, TEETH, cavity_colour, eye_colours, head_colours, mouth_cavity_geometry, tint
+from ..face.look import AMBIENT, BACKGROUND, EYE, LIGHTS, ROUGHNESS, SPECULAR, TEETH, cavity_colour, eye_colours, head_colours, mouth_cavity_geometry, mouth_inside, tint
 from ..face.motion import pose_matrix
 from ..face.rig import FaceRig, load_rig
+from ..face.subdivide import Subdivision, loop_subdivision
 from .gl import import_pyrender
 
 pyrender = import_pyrender()
@@ -59,27 +61,48 @@ def vertex_normals(sum_faces: sp.csr_matrix, vertices: np.ndarray, triangles: np
     return (normals / np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)).astype(np.float32)
 
 
-class _DynamicMesh:
-    """A pyrender mesh whose positions and normals are rewritten in place each frame."""
+class _LinearTexture(pyrender.Texture):
+    """An sRGB colour texture stored in linear light, 16 bits a channel (as the shader's gamma
+    2.2 had it, without banding in the dark), so the shader does no power per pixel: that cost
+    about 1.5 ms a 512 px frame on llvmpipe."""
 
-    def __init__(self, vertices, triangles, material, uv, colors=None):
+    def _add_to_context(self):
+        super()._add_to_context()
+        GL.glBindTexture(self.tex_type, self._texid)
+        image = np.ascontiguousarray(np.flip(np.round((self.source / 255.0) ** 2.2 * 65535).astype(np.uint16), axis=0))
+        GL.glTexImage2D(self.tex_type, 0, GL.GL_RGBA16, image.shape[1], image.shape[0], 0, GL.GL_RGBA, GL.GL_UNSIGNED_SHORT, image)
+        GL.glBindTexture(self.tex_type, 0)
+
+
+class _DynamicMesh:
+    """A pyrender mesh whose positions and normals are rewritten in place each frame. With a
+    ``subdivision`` (face/subdivide.py) it is given the coarse mesh's vertices and draws the fine
+    one, its normals those of the coarse mesh through the subdivision."""
+
+    def __init__(self, vertices, triangles, material, uv, colors=None, subdivision=None):
         self.triangles = np.asarray(triangles, dtype=np.int32)
+        self.subdivision = subdivision
         self._sum_faces = _vertex_normal_operator(np.asarray(vertices), self.triangles)
+        drawn = self.triangles
+        if subdivision is not None:
+            drawn, uv = subdivision.triangles, subdivision.midpoints(uv)
+            colors = None if colors is None else subdivision.midpoints(colors)
         uv = np.column_stack([uv[:, 0], 1.0 - uv[:, 1]])  # glTF's v runs down; pyrender uploads the image bottom row first
-        self.primitive = pyrender.Primitive(
-            positions=vertices, normals=self.normals(vertices), texcoord_0=uv, indices=self.triangles, material=material, color_0=colors
-        )
+        positions, normals = self._geometry(vertices)
+        self.primitive = pyrender.Primitive(positions=positions, normals=normals, texcoord_0=uv, indices=drawn, material=material, color_0=colors)
         self.colors = None if colors is None else self.primitive.color_0
         self.mesh = pyrender.Mesh([self.primitive])
 
-    def normals(self, vertices):
-        return vertex_normals(self._sum_faces, vertices, self.triangles)
+    def _geometry(self, vertices):
+        vertices = np.asarray(vertices, dtype=np.float32)
+        normals = vertex_normals(self._sum_faces, vertices, self.triangles)
+        if self.subdivision is None:
+            return vertices, normals
+        return self.subdivision(vertices), self.subdivision.normals(normals)
 
     def update(self, vertices):
-        vertices = np.asarray(vertices, dtype=np.float32)
         prim = self.primitive
-        prim.positions = vertices  # keeps pyrender's bounds right
-        prim.normals = self.normals(vertices)
+        prim.positions, prim.normals = self._geometry(vertices)  # positions: keeps pyrender's bounds right
         if prim._vaid is None:  # not uploaded yet: the first render will upload it
             return
         # Same interleaved layout pyrender uploads: position, normal, texture coordinate, [colour].
@@ -90,28 +113,49 @@ class _DynamicMesh:
         GL.glBindBuffer(GL.GL_ARRAY_BUFFER, 0)
 
 
+def _static_mesh(vertices, triangles, material, uv, colors=None):
+    normals = vertex_normals(_vertex_normal_operator(vertices, triangles), vertices, triangles)
+    uv = np.column_stack([uv[:, 0], 1.0 - uv[:, 1]])  # as _DynamicMesh's
+    return pyrender.Mesh([pyrender.Primitive(positions=vertices, normals=normals, texcoord_0=uv, indices=triangles, material=material, color_0=colors)])
+
+
 def _antialias_silhouette(color: np.ndarray, depth: np.ndarray) -> np.ndarray:
     """Smooth the face's outline against the background: where a 3x3 neighbourhood holds both,
     the pixel becomes the neighbourhood's mean (the background's share is its coverage)."""
+    h, w = depth.shape
     face = depth > 0
-    edge = np.zeros_like(face)  # pixels with a 4-neighbour on the other side of the outline
-    across, along = face[1:] != face[:-1], face[:, 1:] != face[:, :-1]
-    edge[1:] |= across
-    edge[:-1] |= across
-    edge[:, 1:] |= along
-    edge[:, :-1] |= along
+    rows, cols = np.flatnonzero(face.any(1)), np.flatnonzero(face.any(0))
+    # Only within the face's box, and only the outline's few thousand pixels: a whole-frame filter costs ~10 ms.
+    y0, y1 = max(rows[0] - 1, 1), min(rows[-1] + 2, h - 1)
+    x0, x1 = max(cols[0] - 1, 1), min(cols[-1] + 2, w - 1)
+    box = face[y0 - 1 : y1 + 1, x0 - 1 : x1 + 1]
+    across, along = box[1:] != box[:-1], box[:, 1:] != box[:, :-1]
+    edge = across[:-1, 1:-1] | across[1:, 1:-1] | along[1:-1, :-1] | along[1:-1, 1:]  # a 4-neighbour on the other side
     ys, xs = np.nonzero(edge)
-    ys, xs = ys.clip(1, face.shape[0] - 2), xs.clip(1, face.shape[1] - 2)
-    # Only the outline's few thousand pixels are averaged: a whole-frame filter costs ~10 ms.
-    total = sum(color[ys + dy, xs + dx].astype(np.uint16) for dy in (-1, 0, 1) for dx in (-1, 0, 1))
+    at = (ys + y0) * w + xs + x0
+    flat = color.reshape(-1, 3)
+    total = sum(flat[at + dy * w + dx].astype(np.uint16) for dy in (-1, 0, 1) for dx in (-1, 0, 1))
     out = color.copy()
-    out[ys, xs] = ((total + 4) // 9).astype(np.uint8)
+    out.reshape(-1, 3)[at] = ((total + 4) // 9).astype(np.uint8)
     return out
 
 
 def _mouth_cavity(rig: FaceRig, material):
     vertices, triangles = mouth_cavity_geometry(rig)
     return pyrender.Mesh([pyrender.Primitive(positions=vertices, indices=triangles, material=material)])
+
+
+@functools.lru_cache(maxsize=2)
+def head_subdivision(rig: FaceRig) -> Subdivision:
+    """The head as the MP4 and the viewer draw it, subdivided once where it can make the outline:
+    triangles within 20 degrees of edge-on to the camera (the motion layer turns the head by a few
+    degrees), not the mouth's inside. Subdividing all of it cost 9 ms more a 512 px frame on
+    llvmpipe; the front of the face is dense enough as it is."""
+    v, t = rig.neutral, rig.triangles
+    normal = np.cross(v[t[:, 1]] - v[t[:, 0]], v[t[:, 2]] - v[t[:, 0]])
+    to_camera = camera_position(rig) - v[t].mean(1)
+    facing = np.einsum("ij,ij->i", normal, to_camera) / np.linalg.norm(normal, axis=1) / np.linalg.norm(to_camera, axis=1)
+    return loop_subdivision(v, t, (np.abs(facing) < np.sin(np.radians(20))) & ~mouth_inside(rig))
 
 
 def camera_position(rig: FaceRig) -> np.ndarray:
@@ -140,7 +184,7 @@ class FaceRenderer:
         # not trilinearly: per-pixel texturing is most of what it costs on llvmpipe.
         half = np.asarray(Image.fromarray(facecap_texture().rgba).resize((512, 512), Image.LANCZOS))
         sampler = pyrender.Sampler(magFilter=GL.GL_LINEAR, minFilter=GL.GL_LINEAR)
-        texture = pyrender.Texture(source=half, source_channels="RGBA", sampler=sampler)
+        texture = _LinearTexture(source=half, source_channels="RGBA", sampler=sampler)
 
         def textured(colour, roughness, double_sided=False):
             return pyrender.MetallicRoughnessMaterial(
@@ -151,15 +195,18 @@ class FaceRenderer:
         eyes = textured(tint(EYE, rig.eye_left_uv), ROUGHNESS["eye"])
         teeth = textured(tint(TEETH, rig.teeth_uv), ROUGHNESS["teeth"], True)
         mouth = pyrender.MetallicRoughnessMaterial(baseColorFactor=cavity_colour(), metallicFactor=0.0, roughnessFactor=ROUGHNESS["mouth"])
-        neutral = np.zeros((1, len(rig.names)), np.float32)
-        eye_l, eye_r = rig.eye_vertices(neutral)
-        self.head = _DynamicMesh(rig.neutral, rig.triangles, skin, rig.head_uv, head_colours(rig))
-        self.eye_left = _DynamicMesh(eye_l[0], rig.eye_left_triangles, eyes, rig.eye_left_uv, eye_colours(rig.eye_left_vertices, rig.eye_left_centre))
-        self.eye_right = _DynamicMesh(eye_r[0], rig.eye_right_triangles, eyes, rig.eye_right_uv, eye_colours(rig.eye_right_vertices, rig.eye_right_centre))
-        self.teeth = _DynamicMesh(rig.teeth_vertices_posed(neutral)[0], rig.teeth_triangles, teeth, rig.teeth_uv)
+        self.head = _DynamicMesh(rig.neutral, rig.triangles, skin, rig.head_uv, head_colours(rig), head_subdivision(rig))
+        # The eyes and the lower teeth move rigidly: nodes posed each frame, their vertices uploaded once.
+        self._eye_nodes = [
+            self.scene.add(_static_mesh(v, t, eyes, uv, eye_colours(v, c)))
+            for v, t, uv, c in ((rig.eye_left_vertices, rig.eye_left_triangles, rig.eye_left_uv, rig.eye_left_centre), (rig.eye_right_vertices, rig.eye_right_triangles, rig.eye_right_uv, rig.eye_right_centre))
+        ]
+        lower = np.zeros(len(rig.teeth_vertices), bool)
+        lower[rig._lower_teeth] = True
+        in_lower = lower[rig.teeth_triangles].all(1)
+        upper_teeth, self._jaw_node = (self.scene.add(_static_mesh(rig.teeth_vertices, rig.teeth_triangles[m], teeth, rig.teeth_uv)) for m in (~in_lower, in_lower))
         # Everything that turns with the head (face/motion.py's head rotation track).
-        self._head_nodes = [self.scene.add(part.mesh) for part in (self.head, self.eye_left, self.eye_right, self.teeth)]
-        self._head_nodes.append(self.scene.add(_mouth_cavity(rig, mouth)))
+        self._head_nodes = [self.scene.add(self.head.mesh), upper_teeth, self.scene.add(_mouth_cavity(rig, mouth))]
         self._add_camera_and_lights()
         self._renderer = pyrender.OffscreenRenderer(self.size, self.size)
         self._renderer._renderer._program_cache = _FaceShaders()
@@ -193,18 +240,22 @@ class FaceRenderer:
             raise ValueError(f"expected head vertices of shape {self.rig.neutral.shape}, got {head_vertices.shape}")
         if weights is None:
             weights = self.rig.solve(head_vertices)
-        w = np.asarray(weights, dtype=np.float32)[None]
-        eye_l, eye_r = self.rig.eye_vertices(w)
-        teeth = self.rig.teeth_vertices_posed(w)
+        w = np.asarray(weights, dtype=np.float32)
         pose = np.eye(4) if head_rotation is None else pose_matrix(head_rotation)
+        eyes = []
+        for rotation, centre in zip(self.rig.eye_rotations(w[None]), (self.rig.eye_left_centre, self.rig.eye_right_centre)):
+            turn = np.eye(4)  # about the eyeball's centre
+            turn[:3, :3] = rotation[0]
+            turn[:3, 3] = centre - rotation[0] @ centre
+            eyes.append(pose @ turn)
         with self.lock:
             for node in self._head_nodes:
                 self.scene.set_pose(node, pose)
+            for node, eye in zip(self._eye_nodes, eyes):
+                self.scene.set_pose(node, eye)
+            self.scene.set_pose(self._jaw_node, pose @ self.rig.jaw_matrix(w))
             self._renderer._platform.make_current()
             self.head.update(head_vertices)
-            self.eye_left.update(eye_l[0])
-            self.eye_right.update(eye_r[0])
-            self.teeth.update(teeth[0])
             try:
                 color, depth = self._renderer.render(self.scene)
             except Exception as exc:  # noqa: BLE001 - any GL failure becomes one clear error

@@ -1,9 +1,11 @@
 """The facecap head for the in-page viewer, drawn like the MP4: one .glb, written at run time.
 
-The head carries the 52 ARKit blendshapes as morph targets (positions, and normals linearised
-about the neutral face) and the video's vertex colours (skin, the lips' vermilion, the dark
-mouth interior); the eyes carry their painted iris and pupil; the upper teeth sit on the skull,
-the lower row on the node ``teethLower``, and the dark mouth cavity sits behind the lips. Node
+The head is the MP4's (subdivided where it makes the outline, ``renderer.head_subdivision``) and
+carries the 52 ARKit blendshapes as sparse morph targets (positions, and normals linearised about
+the neutral face) and the video's vertex colours (skin, the lips' vermilion, the dark mouth
+interior); its triangles inside the mouth come last, from the mesh's ``mouthInsideFrom`` on. The
+eyes carry their painted iris and pupil; the upper teeth sit on the skull, the lower row on the
+node ``teethLower``, and the dark mouth cavity sits behind the lips. Node
 tree: ``expressive-talker`` > ``neck`` (at the neck pivot) > ``headRig`` > ``head``, ``eyeLeft``,
 ``eyeRight``, ``teethUpper``, ``teethLower``, ``mouthCavity``. What the viewer's script needs to
 pose it as the renderer does (eye angles, the jaw's motions, camera, lights, background) is in
@@ -21,10 +23,10 @@ import numpy as np
 
 from ..export.gltf import ARRAY_BUFFER, ELEMENT_ARRAY_BUFFER, _Builder, write_glb_container
 from ..face.facecap import facecap_texture
-from ..face.look import AMBIENT, BACKGROUND, EYE, LIGHTS, ROUGHNESS, SPECULAR, TEETH, cavity_colour, eye_colours, head_colours, mouth_cavity_geometry, tint
+from ..face.look import AMBIENT, BACKGROUND, EYE, LIGHTS, ROUGHNESS, SPECULAR, TEETH, cavity_colour, eye_colours, head_colours, mouth_cavity_geometry, mouth_inside, tint
 from ..face.motion import NECK_PIVOT
 from ..face.rig import ARKIT_NAMES, EYE_PITCH_DEG, EYE_YAW_DEG, FaceRig, load_rig
-from .renderer import CAMERA_FOV_DEG, _vertex_normal_operator, camera_position, vertex_normals
+from .renderer import CAMERA_FOV_DEG, _vertex_normal_operator, camera_position, head_subdivision, vertex_normals
 
 
 def write_viewer_face(path, rig: FaceRig | None = None) -> str:
@@ -33,8 +35,8 @@ def write_viewer_face(path, rig: FaceRig | None = None) -> str:
     b = _Builder()
     image = b.add_bytes(facecap_texture().ktx2)
 
-    def material(name, colour, double_sided=False, textured=True):
-        pbr = {"baseColorFactor": list(colour), "metallicFactor": 0.0, "roughnessFactor": ROUGHNESS[name]}
+    def material(name, colour, double_sided=False, textured=True, roughness=None):
+        pbr = {"baseColorFactor": list(colour), "metallicFactor": 0.0, "roughnessFactor": ROUGHNESS[roughness or name]}
         if textured:
             pbr["baseColorTexture"] = {"index": 0}
         # Highlights as the renderer's (face/look.py: not brightened with the lights).
@@ -47,20 +49,17 @@ def write_viewer_face(path, rig: FaceRig | None = None) -> str:
         material("mouth", cavity_colour(), textured=False),
     ]
 
-    def primitive(vertices, triangles, material, uv=None, colours=None, targets=None):
-        operator = _vertex_normal_operator(vertices, triangles)
-        normals = vertex_normals(operator, vertices, triangles)
+    def primitive(vertices, triangles, material, uv=None, colours=None, normals=None, targets=()):
+        if normals is None:
+            normals = vertex_normals(_vertex_normal_operator(vertices, triangles), vertices, triangles)
         attributes = {"POSITION": b.add(vertices, "VEC3", ARRAY_BUFFER, bounds=True), "NORMAL": b.add(normals, "VEC3", ARRAY_BUFFER)}
         if uv is not None:
             attributes["TEXCOORD_0"] = b.add(uv, "VEC2", ARRAY_BUFFER)
         if colours is not None:
             attributes["COLOR_0"] = b.add(colours, "VEC4", ARRAY_BUFFER)
         prim = {"attributes": attributes, "indices": b.add(triangles.reshape(-1), "SCALAR_INDEX", ELEMENT_ARRAY_BUFFER), "material": material}
-        if targets is not None:
-            prim["targets"] = [
-                {"POSITION": b.add(d, "VEC3", ARRAY_BUFFER, bounds=True), "NORMAL": b.add(vertex_normals(operator, vertices + d, triangles) - normals, "VEC3", ARRAY_BUFFER)}
-                for d in targets
-            ]
+        if len(targets):
+            prim["targets"] = [{"POSITION": b.add_sparse(d, "VEC3", bounds=True), "NORMAL": b.add_sparse(n, "VEC3")} for d, n in targets]
         return prim
 
     meshes, nodes = [], []
@@ -69,9 +68,19 @@ def write_viewer_face(path, rig: FaceRig | None = None) -> str:
         meshes.append({"name": name, "primitives": [prim]})
         nodes.append({"name": name, "mesh": len(meshes) - 1, **node})
 
-    add("head", primitive(rig.neutral, rig.triangles, 0, rig.head_uv, head_colours(rig), rig.deltas))
+    # The head as the MP4 draws it: subdivided where it makes the outline, normals as the
+    # renderer's (the coarse mesh's, through the subdivision), the morph targets through it too
+    # (normals linearised about the neutral face). The triangles inside the mouth come last, from
+    # index ``mouthInsideFrom`` on: viewer.js draws them with the "mouthInside" material.
+    fine = head_subdivision(rig)
+    sum_faces = _vertex_normal_operator(rig.neutral, rig.triangles)
+    normals = fine.normals(vertex_normals(sum_faces, rig.neutral, rig.triangles))
+    targets = [(fine(d), fine.normals(vertex_normals(sum_faces, rig.neutral + d, rig.triangles)) - normals) for d in rig.deltas]
+    in_mouth = mouth_inside(rig)[fine.parents]
+    triangles = np.concatenate([fine.triangles[~in_mouth], fine.triangles[in_mouth]])
+    add("head", primitive(fine(rig.neutral), triangles, 0, fine.midpoints(rig.head_uv), fine.midpoints(head_colours(rig)), normals, targets))
     meshes[0]["weights"] = [0.0] * len(ARKIT_NAMES)
-    meshes[0]["extras"] = {"targetNames": list(ARKIT_NAMES)}
+    meshes[0]["extras"] = {"targetNames": list(ARKIT_NAMES), "mouthInsideFrom": int(3 * (~in_mouth).sum())}
     for side, verts, tris, centre, uv in (
         ("eyeLeft", rig.eye_left_vertices, rig.eye_left_triangles, rig.eye_left_centre, rig.eye_left_uv),
         ("eyeRight", rig.eye_right_vertices, rig.eye_right_triangles, rig.eye_right_centre, rig.eye_right_uv),

@@ -36,6 +36,23 @@ const load = (url) => {
   if (!loaded.has(url)) loaded.set(url, loader.loadAsync(url));
   return loaded.get(url);
 };
+// The facecap head's parts behind the lips: the head's triangles from its `mouthInsideFrom` on, and
+// the materials named here (render/viewer_face.py). With 4x MSAA, Chromium's CPU WebGL
+// (SwiftShader) let their triangles seen nearly edge-on win single samples' depth tests over the
+// cheek and chin centimetres in front: dark one-pixel specks on the face. A depth bias that grows
+// with a triangle's slope (polygon offset) keeps them behind.
+const BEHIND_THE_LIPS = new Set(['mouth', 'teeth']);
+const behind = (material) => Object.assign(material, { polygonOffset: true, polygonOffsetFactor: 1, polygonOffsetUnits: 1 });
+// Every material reads its attributes where a pixel's covered samples are (centroid), not at the
+// pixel's centre: with 4x MSAA the centre of a pixel on the outline can lie well outside the thin,
+// edge-on triangle that covers one of its samples, and what was extrapolated there (normals, colour)
+// drew grey dots along the top of the head's outline.
+const centroid = (material) => {
+  material.onBeforeCompile = (shader) => {
+    shader.vertexShader = `#undef varying\n#define varying centroid out\n${shader.vertexShader}`;
+    shader.fragmentShader = `#undef varying\n#define varying centroid in\n${shader.fragmentShader}`;
+  };
+};
 const clock = (s) => (Number.isFinite(s) ? `${Math.floor(s / 60)}:${String(Math.floor(s % 60)).padStart(2, '0')}` : '0:00');
 
 // The meshes of a loaded glTF scene in traversal order, each with the glTF mesh index it came from.
@@ -85,8 +102,20 @@ class Model {
       this.neck = this.object.getObjectByName('neck');
       this.eyes = { Left: this.object.getObjectByName('eyeLeft'), Right: this.object.getObjectByName('eyeRight') };
       this.jaw = this.object.getObjectByName('teethLower');
+      this.object.traverse((o) => {
+        if (o.isMesh && BEHIND_THE_LIPS.has(o.material.name)) behind(o.material);
+      });
+      const head = this.object.getObjectByName('head');
+      const from = head.userData.mouthInsideFrom;
+      head.geometry.clearGroups(); // the geometry and materials are shared by every clone: the same groups
+      head.geometry.addGroup(0, from, 0);
+      head.geometry.addGroup(from, head.geometry.index.count - from, 1);
+      if (!Array.isArray(head.material)) head.material = [head.material, behind(head.material.clone())];
       this.root.add(this.object);
     }
+    this.object.traverse((o) => {
+      for (const m of o.isMesh ? [].concat(o.material) : []) centroid(m);
+    });
   }
 
   // The kinds of colour texture on the model's meshes: "compressed" (KTX2) or "image".
