@@ -90,3 +90,30 @@ def test_intensity_clauses_follow_the_level():
     assert {lv for _, e, lv in labelled if e == "neutral"} == {0}
     assert {lv for _, e, lv in labelled if e == "sad"} == {1, 2, 3}
     assert not {t for t, _, _ in labelled} & {t for e in EMOTIONS for t in phrasings.phrasings(e, "heldout")}
+
+
+@pytest.mark.slow
+def test_stage2_prompts_take_the_phrasing_share_and_keep_the_descriptions(corpus16):
+    from expressive_talker.models.batches import ClipBatches, CorpusTensors
+
+    data = CorpusTensors(corpus16, "train", audio_backend=None, progress=False)
+    plain = ClipBatches(data, frames=12, per_expression=16, seed=2)
+    mixed = ClipBatches(data, frames=12, per_expression=16, seed=2, phrasing_share=0.25)
+    train = {t for e in EMOTIONS for t in phrasings.phrasings(e, "train")}
+    held = {t for e in EMOTIONS for t in phrasings.phrasings(e, "heldout")}
+    emotions = [c for c in data.clips if c.action is None and c.emotion in EMOTIONS]
+    assert emotions
+    for expr, prompts in mixed.prompts.items():
+        # The descriptions are those drawn without the bank; what is added is the bank's training half.
+        added = set(prompts) - set(plain.prompts[expr])
+        assert set(plain.prompts[expr]) <= set(prompts)
+        assert all(any(t == p or t.startswith(p + " ") for p in train) for t in added)
+        assert not any(t in held for t in prompts)
+        emotion = next(c.emotion for c in data.clips if c.expression == expr)
+        assert all(any(t == p or t.startswith(p + " ") for p in phrasings.phrasings(emotion, "train")) for t in added)
+        if next(c for c in data.clips if c.expression == expr).action is None:
+            share = len(added) / len(prompts)
+            assert 0.15 <= share <= 0.3, (expr, share)
+        else:
+            assert not added
+    assert mixed.bank[expr].shape[0] == len(mixed.prompts[expr])
