@@ -31,7 +31,9 @@ def _groups():
     return {"heldout words": held_words, "heldout sentences": held_sentences, "heldout phrasings": held_phrasings, "dev": dev}
 
 
-def probe(adapter: str | None, with_phrasings: bool, backend: str = "minilm", seed: int = 0) -> dict:
+def probe(adapter: str | None, backend: str = "minilm", seed: int = 0) -> list[dict]:
+    """Two probes on one adapter's features: fitted on the training descriptions alone, and on
+    them with the training phrasings."""
     from sklearn.linear_model import LogisticRegression
 
     from expressive_talker.data.descriptions import labelled_descriptions
@@ -40,22 +42,28 @@ def probe(adapter: str | None, with_phrasings: bool, backend: str = "minilm", se
     from expressive_talker.text.encoders import SentenceEncoder
 
     encoder = SentenceEncoder(None, adapter, backend)
-    train = sorted({(t, e) for t, e, _ in labelled_descriptions("train") if e in EMOTIONS})
-    if with_phrasings:
-        train += sorted({(t, e) for t, e, _ in labelled_phrasings("train")})
 
     def features(texts):
         return encoder.encode(texts, log_notes=False).vectors
 
-    clf = LogisticRegression(max_iter=2000, C=10.0, random_state=seed).fit(features([t for t, _ in train]), [e for _, e in train])
-    out = {"train_texts": len(train)}
-    for name, items in _groups().items():
-        predicted = clf.predict(features([t for t, _ in items]))
-        right = [p in (want if isinstance(want, tuple) else (want,)) for p, (_, want) in zip(predicted, items)]
-        out[name] = round(float(np.mean(right)), 3)
-        if name == "dev":
-            out["dev misses"] = [f"{t} -> {p}" for (t, _), p, r in zip(items, predicted, right) if not r]
-    return out
+    described = sorted({(t, e) for t, e, _ in labelled_descriptions("train") if e in EMOTIONS})
+    phrased = sorted({(t, e) for t, e, _ in labelled_phrasings("train")})
+    x_described, x_phrased = features([t for t, _ in described]), features([t for t, _ in phrased])
+    groups = {name: (items, features([t for t, _ in items])) for name, items in _groups().items()}
+    rows = []
+    for with_phrasings in (False, True):
+        x = np.concatenate([x_described, x_phrased]) if with_phrasings else x_described
+        y = [e for _, e in described] + ([e for _, e in phrased] if with_phrasings else [])
+        clf = LogisticRegression(max_iter=2000, C=10.0, random_state=seed).fit(x, y)
+        row = {"adapter": adapter or "none", "probe trained with phrasings": with_phrasings, "train_texts": len(y)}
+        for name, (items, feats) in groups.items():
+            predicted = clf.predict(feats)
+            right = [p in (want if isinstance(want, tuple) else (want,)) for p, (_, want) in zip(predicted, items)]
+            row[name] = round(float(np.mean(right)), 3)
+            if name == "dev":
+                row["dev misses"] = [f"{t} -> {p}" for (t, _), p, r in zip(items, predicted, right) if not r]
+        rows.append(row)
+    return rows
 
 
 def main(argv=None):
@@ -66,8 +74,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     results = []
     for adapter in args.adapter:
-        for with_phrasings in (False, True):
-            row = {"adapter": adapter, "probe trained with phrasings": with_phrasings, **probe(None if adapter == "none" else adapter, with_phrasings, args.backend)}
+        for row in probe(None if adapter == "none" else adapter, args.backend):
             results.append(row)
             print(json.dumps({k: v for k, v in row.items() if k != "dev misses"}), flush=True)
     if args.json:
