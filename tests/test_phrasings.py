@@ -117,3 +117,9 @@ def test_stage2_prompts_take_the_phrasing_share_and_keep_the_descriptions(corpus
         else:
             assert not added
     assert mixed.bank[expr].shape[0] == len(mixed.prompts[expr])
+
+
+def test_the_held_out_phrasings_are_a_prompt_set():
+    cases = load_set("phrasings-heldout")
+    assert {c.emotions for c in cases} == {(e,) for e in EMOTIONS}
+    assert sorted(c.prompt for c in cases) == sorted(t for e in EMOTIONS for t in phrasings.phrasings(e, "heldout", as_read=False))
