@@ -124,6 +124,8 @@ class ClipBatches:
         from ..data.descriptions import describe
         from ..text import get_text_encoder
 
+        if not 0 <= phrasing_share < 1:
+            raise ValueError(f"phrasing_share is a share of the prompts, from 0 up to (not including) 1, not {phrasing_share}")
         self.data, self.frames = data, frames
         self.clips = [c for c in data.clips if len(c.motion) >= frames]
         if not self.clips:
