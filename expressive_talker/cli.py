@@ -411,7 +411,7 @@ def build_parser() -> argparse.ArgumentParser:
     read.set_defaults(run=_read_prompt)
 
     scored = commands.add_parser("score-prompts", help="read a prompt set with intended emotions and score it: accuracy, two feelings, confident misreads, calibration (prints JSON)")
-    scored.add_argument("--set", default="dev", help="dev, check (read once, at the end) or a .tsv file of kind<TAB>emotion[+emotion]<TAB>prompt")
+    scored.add_argument("--set", default="dev", help="dev, check (read once, at the end), phrasings-heldout (the everyday phrasings never trained on) or a .tsv file of kind<TAB>emotion[+emotion]<TAB>prompt")
     scored.add_argument("--method", choices=METHODS, default="ours")
     scored.add_argument("--weights", help="weights folder (default: weights/ or EXPRESSIVE_TALKER_WEIGHTS)")
     scored.add_argument("--json", help="also write the result to this file")

@@ -8,6 +8,8 @@
     ... --init weights/ours # fine-tune: start from a saved model folder (no --stage1 needed)
     ... --lip-weight 1 --closed-weight 4   # experiment: extra lip loss, closed-lip frames weighted up
     ... --freeze-text2exp   # experiment: train Audio2Con alone
+    ... --phrasing-share 0  # the share of each emotion's prompts taken from the everyday phrasings
+                            # (data/phrasings.py; default: the config's options.phrasing_share, else 0)
     ... --init weights/ours --new-text2exp --text-backend mpnet --text-adapter A   # a new text path:
                             # Text2Exp from scratch for another encoder, trained alone (stage 1 and
                             # Audio2Con as in the folder, so the lips stay as they were)
@@ -56,10 +58,11 @@ def main(argv=None):
     parser.add_argument("--new-text2exp", action="store_true", help="with --init: a new Text2Exp (for --text-backend, with --text-adapter) trained alone from scratch; stage 1 and Audio2Con stay as in the folder")
     parser.add_argument("--lip-weight", type=float, help="weight of an extra MSE over the lip vertices (default 0: off)")
     parser.add_argument("--closed-weight", type=float, help="in that lip term, frames whose target lips are closed count 1 + this (default 0)")
+    parser.add_argument("--phrasing-share", type=float, help="share of each emotion's training prompts drawn from the everyday phrasings (default: the config's options.phrasing_share, else 0)")
     args = parser.parse_args(argv)
     cfg = TrainConfig.load(args.config, data=args.data, out=args.out, steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed, threads=args.threads)
     cfg.options.update({k: True for k in ("no_emb", "end_to_end", "finetune_decoder", "freeze_text2exp", "new_text2exp") if getattr(args, k)})
-    cfg.options.update({k: getattr(args, k) for k in ("init", "lip_weight", "closed_weight", "text_backend") if getattr(args, k) is not None})
+    cfg.options.update({k: getattr(args, k) for k in ("init", "lip_weight", "closed_weight", "text_backend", "phrasing_share") if getattr(args, k) is not None})
     end_to_end = cfg.options.get("end_to_end", False)
     init = cfg.options.get("init")
     new_text2exp = cfg.options.get("new_text2exp", False)
@@ -114,7 +117,8 @@ def main(argv=None):
         p.requires_grad_(id(p) in trainable)
     # More training descriptions per expression cover more wording: held-out prompts land closer to seen ones.
     prompts = cfg.options.get("prompts_per_expression", 48)
-    batches = ClipBatches(data, model_cfg.text_backend, frames=cfg.seq_frames, per_expression=prompts, seed=cfg.seed, text_adapter=args.text_adapter)
+    share = float(cfg.options.get("phrasing_share", 0.0))
+    batches = ClipBatches(data, model_cfg.text_backend, frames=cfg.seq_frames, per_expression=prompts, seed=cfg.seed, text_adapter=args.text_adapter, phrasing_share=share)
 
     def loss_fn(model, target, audio, text, step):
         if not decoder_trains:

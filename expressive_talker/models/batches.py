@@ -113,12 +113,19 @@ class CrossingPairBatches:
 class ClipBatches:
     """Stage-2 batches: (target offsets, speech features, text features) of random training
     clips cropped to ``frames``, with a random training description of each clip's expression
-    encoded by the model's text encoder (a bank of descriptions is encoded once up front)."""
+    encoded by the model's text encoder (a bank of descriptions is encoded once up front).
 
-    def __init__(self, data: CorpusTensors, text_backend: str = "minilm", frames: int = 60, per_expression: int = 48, seed: int = 0, text_adapter: str | None = None):
+    ``phrasing_share``: that share of each emotion's bank is everyday phrasings
+    (``data/phrasings.py``, training half, with the clip level's intensity clause), added to the
+    same descriptions as without them."""
+
+    def __init__(self, data: CorpusTensors, text_backend: str = "minilm", frames: int = 60, per_expression: int = 48, seed: int = 0, text_adapter: str | None = None, phrasing_share: float = 0.0):
+        from ..data import phrasings as bank
         from ..data.descriptions import describe
         from ..text import get_text_encoder
 
+        if not 0 <= phrasing_share < 1:
+            raise ValueError(f"phrasing_share is a share of the prompts, from 0 up to (not including) 1, not {phrasing_share}")
         self.data, self.frames = data, frames
         self.clips = [c for c in data.clips if len(c.motion) >= frames]
         if not self.clips:
@@ -129,6 +136,8 @@ class ClipBatches:
         for expr in expressions:
             clip = next(c for c in data.clips if c.expression == expr)
             texts = {describe(clip.emotion, clip.level, rng, split="train", action=clip.action) for _ in range(per_expression)}
+            if phrasing_share > 0 and clip.action is None and clip.emotion in bank.PHRASINGS:
+                texts |= _phrasings_for(clip, round(len(texts) * phrasing_share / (1 - phrasing_share)), seed)
             prompts[expr] = sorted(texts)
         encoder = get_text_encoder(text_backend, adapter=text_adapter)
         flat = [t for expr in expressions for t in prompts[expr]]
@@ -154,6 +163,21 @@ class ClipBatches:
             feats = torch.as_tensor(np.stack(audio))
             texts = torch.stack(text)[:, None, :].expand(-1, length, -1)
             yield self.data.offsets(np.stack(motion)), feats, texts
+
+
+def _phrasings_for(clip, count: int, seed: int) -> set[str]:
+    """``count`` distinct training phrasings of a clip's emotion at its level (as many as there are,
+    if fewer), from a generator of their own: the descriptions drawn stay those drawn without them."""
+    from ..data import phrasings as bank
+
+    rng = np.random.default_rng([seed, 1, *clip.expression.encode()])
+    pool = bank.phrasings(clip.emotion, "train")
+    out: set[str] = set()
+    for _ in range(20 * count):
+        if len(out) >= count:
+            break
+        out.add(bank.with_intensity(str(rng.choice(pool)), clip.emotion, clip.level, rng))
+    return out
 
 
 def _crop_starts(rng, clips, indices, length):

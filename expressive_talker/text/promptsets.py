@@ -33,7 +33,12 @@ class PromptCase:
 
 
 def load_set(name: str) -> list[PromptCase]:
-    """``dev``, ``check`` or a path to a file in the same format."""
+    """``dev``, ``check``, ``phrasings-heldout`` (the held-out half of the everyday phrasings,
+    ``data/phrasings.py``: never trained on) or a path to a file in the same format."""
+    if name == "phrasings-heldout":
+        from ..data.phrasings import PHRASINGS, phrasings
+
+        return [PromptCase("phrasing", (e,), t) for e in PHRASINGS for t in phrasings(e, "heldout", as_read=False)]
     path = name if os.path.isfile(name) else os.path.join(SETS_DIR, f"{name}.tsv")
     cases = []
     with open(path, encoding="utf-8") as f:
