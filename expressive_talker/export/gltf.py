@@ -176,11 +176,10 @@ def write_glb(path, weights: np.ndarray, fps: float, rig: FaceRig | None = None,
     # Teeth: the upper row is fixed to the skull; the lower row is a rigid body on the jaw.
     teeth, teeth_tri = rig.teeth_vertices, rig.teeth_triangles
     lower = rig._lower_teeth
-    lower_set = np.zeros(len(teeth), bool)
-    lower_set[lower] = True
-    upper_tri = teeth_tri[~lower_set[teeth_tri].any(1)]
-    lower_tri = teeth_tri[lower_set[teeth_tri].all(1)] - lower.min()
-    meshes.append({"name": "teethUpper", "primitives": [primitive(teeth[~lower_set], upper_tri, "teeth", rig.teeth_uv[~lower_set])]})
+    upper = np.setdiff1d(np.arange(len(teeth)), lower)
+    upper_tri = teeth_tri[~rig.teeth_on_jaw]
+    lower_tri = teeth_tri[rig.teeth_on_jaw] - lower.min()
+    meshes.append({"name": "teethUpper", "primitives": [primitive(teeth[upper], upper_tri, "teeth", rig.teeth_uv[upper])]})
     nodes.append({"name": "teethUpper", "mesh": len(meshes) - 1})
     meshes.append({"name": "teethLower", "primitives": [primitive(teeth[lower], lower_tri, "teeth", rig.teeth_uv[lower])]})
     nodes.append({"name": "teethLower", "mesh": len(meshes) - 1})

@@ -198,6 +198,7 @@ class FaceRig:
         self.teeth_vertices = np.concatenate([upper, lower]).astype(np.float32)
         self.teeth_triangles = np.concatenate([triangles, triangles[:, ::-1] + len(upper)]).astype(np.int32)
         self._lower_teeth = np.arange(len(upper), 2 * len(upper))
+        self.teeth_on_jaw = np.arange(len(self.teeth_triangles)) >= len(triangles)  # per triangle: the lower row's
         # The jaw's motion per jaw blendshape, fitted on chin vertices (they ride the jaw): jawOpen
         # rotates about a hinge; jawForward/Left/Right slide.
         chin = self.regions["chin"]

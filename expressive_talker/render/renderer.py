@@ -201,10 +201,7 @@ class FaceRenderer:
             self.scene.add(_static_mesh(v, t, eyes, uv, eye_colours(v, c)))
             for v, t, uv, c in ((rig.eye_left_vertices, rig.eye_left_triangles, rig.eye_left_uv, rig.eye_left_centre), (rig.eye_right_vertices, rig.eye_right_triangles, rig.eye_right_uv, rig.eye_right_centre))
         ]
-        lower = np.zeros(len(rig.teeth_vertices), bool)
-        lower[rig._lower_teeth] = True
-        in_lower = lower[rig.teeth_triangles].all(1)
-        upper_teeth, self._jaw_node = (self.scene.add(_static_mesh(rig.teeth_vertices, rig.teeth_triangles[m], teeth, rig.teeth_uv)) for m in (~in_lower, in_lower))
+        upper_teeth, self._jaw_node = (self.scene.add(_static_mesh(rig.teeth_vertices, rig.teeth_triangles[m], teeth, rig.teeth_uv)) for m in (~rig.teeth_on_jaw, rig.teeth_on_jaw))
         # Everything that turns with the head (face/motion.py's head rotation track).
         self._head_nodes = [self.scene.add(self.head.mesh), upper_teeth, self.scene.add(_mouth_cavity(rig, mouth))]
         self._add_camera_and_lights()

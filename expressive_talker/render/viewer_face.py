@@ -86,12 +86,10 @@ def write_viewer_face(path, rig: FaceRig | None = None) -> str:
         ("eyeRight", rig.eye_right_vertices, rig.eye_right_triangles, rig.eye_right_centre, rig.eye_right_uv),
     ):
         add(side, primitive(verts - centre, tris, 1, uv, eye_colours(verts, centre)), translation=centre.astype(float).tolist())
-    teeth, lower = rig.teeth_vertices, rig._lower_teeth
-    is_lower = np.zeros(len(teeth), bool)
-    is_lower[lower] = True
-    tris = rig.teeth_triangles
-    add("teethUpper", primitive(teeth[~is_lower], tris[~is_lower[tris].any(1)], 2, rig.teeth_uv[~is_lower]))
-    add("teethLower", primitive(teeth[lower], tris[is_lower[tris].all(1)] - lower.min(), 2, rig.teeth_uv[lower]))
+    teeth, lower, tris = rig.teeth_vertices, rig._lower_teeth, rig.teeth_triangles
+    upper = np.setdiff1d(np.arange(len(teeth)), lower)
+    add("teethUpper", primitive(teeth[upper], tris[~rig.teeth_on_jaw], 2, rig.teeth_uv[upper]))
+    add("teethLower", primitive(teeth[lower], tris[rig.teeth_on_jaw] - lower.min(), 2, rig.teeth_uv[lower]))
     cavity, cavity_tris = mouth_cavity_geometry(rig)
     add("mouthCavity", primitive(cavity, cavity_tris, 3))
     nodes.append({"name": "headRig", "translation": (-NECK_PIVOT).astype(float).tolist(), "children": list(range(len(nodes)))})
