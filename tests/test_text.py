@@ -50,6 +50,16 @@ def test_embedding_is_deterministic_and_batch_independent(minilm):
     np.testing.assert_allclose(alone, batched, atol=1e-5)  # padding in a batch does not leak into the mean
 
 
+def test_a_bank_larger_than_one_forward_pass_keeps_every_prompt_in_order(minilm):
+    from expressive_talker.text.encoders import ENCODE_CHUNK
+
+    prompts = [f"{word} face number {k}" for k, word in enumerate(["happy", "sad", "angry", "calm"] * ((ENCODE_CHUNK + 7) // 4))]
+    bank = minilm.encode(prompts, log_notes=False)
+    assert len(prompts) > ENCODE_CHUNK and bank.vectors.shape == (len(prompts), 384) and bank.prompts == prompts
+    for k in (0, ENCODE_CHUNK - 1, ENCODE_CHUNK, len(prompts) - 1):  # both sides of the chunk boundary
+        np.testing.assert_allclose(bank.vectors[k], minilm.encode(prompts[k]).vectors[0], atol=1e-5)
+
+
 @pytest.mark.parametrize("prompt", ["", "   ", "\n\t", None, "\u200b\u00a0"])
 def test_empty_prompt_is_an_input_error(minilm, prompt):
     with pytest.raises(InputError, match="prompt is empty"):
