@@ -34,8 +34,8 @@ log = logging.getLogger(__name__)
 
 TEXT_BACKENDS = ("minilm", "mpnet", "clip")
 SENTENCE_BACKENDS = ("minilm", "mpnet")  # BERT-style sentence encoders: SentenceEncoder, adapters
-# Prompts per forward pass: a training bank of thousands in one padded batch took 1.4 GB with
-# MiniLM and over 6 GB with mpnet.
+# Prompts per forward pass: the training bank (thousands) in one padded batch raised peak memory
+# by 1.4 GB with MiniLM; a process doing it with mpnet grew past 6 GB.
 ENCODE_CHUNK = 64
 DEFAULT_TEXT_BACKEND = "minilm"
 DEFAULT_CLIP_MODEL = "ViT-B-32"
