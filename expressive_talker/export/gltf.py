@@ -174,15 +174,10 @@ def write_glb(path, weights: np.ndarray, fps: float, rig: FaceRig | None = None,
         nodes.append({"name": side, "mesh": len(meshes) - 1, "translation": centre.astype(float).tolist()})
         eye_nodes.append(len(nodes) - 1)
     # Teeth: the upper row is fixed to the skull; the lower row is a rigid body on the jaw.
-    teeth, teeth_tri = rig.teeth_vertices, rig.teeth_triangles
-    lower = rig._lower_teeth
-    upper = np.setdiff1d(np.arange(len(teeth)), lower)
-    upper_tri = teeth_tri[~rig.teeth_on_jaw]
-    lower_tri = teeth_tri[rig.teeth_on_jaw] - lower.min()
-    meshes.append({"name": "teethUpper", "primitives": [primitive(teeth[upper], upper_tri, "teeth", rig.teeth_uv[upper])]})
-    nodes.append({"name": "teethUpper", "mesh": len(meshes) - 1})
-    meshes.append({"name": "teethLower", "primitives": [primitive(teeth[lower], lower_tri, "teeth", rig.teeth_uv[lower])]})
-    nodes.append({"name": "teethLower", "mesh": len(meshes) - 1})
+    for name, on_jaw in (("teethUpper", False), ("teethLower", True)):
+        rows, tris = rig.teeth_row(on_jaw)
+        meshes.append({"name": name, "primitives": [primitive(rig.teeth_vertices[rows], tris, "teeth", rig.teeth_uv[rows])]})
+        nodes.append({"name": name, "mesh": len(meshes) - 1})
     jaw_node = len(nodes) - 1
     # A dark throat behind the lips: an open mouth shows it, not the back of the head.
     meshes.append({"name": "mouthCavity", "primitives": [primitive(*mouth_cavity_geometry(rig), "mouth")]})
@@ -199,8 +194,9 @@ def write_glb(path, weights: np.ndarray, fps: float, rig: FaceRig | None = None,
     for node, rot in zip(eye_nodes, (rot_left, rot_right)):
         samplers.append({"input": times, "output": b.add(Rotation.from_matrix(rot).as_quat(), "VEC4"), "interpolation": "LINEAR"})
         channels.append({"sampler": len(samplers) - 1, "target": {"node": node, "path": "rotation"}})
+    lower = rig.teeth_row(on_jaw=True)[0]
     posed = rig.teeth_vertices_posed(weights)[:, lower]
-    fits = [_kabsch(teeth[lower].astype(np.float64), p.astype(np.float64)) for p in posed]
+    fits = [_kabsch(rig.teeth_vertices[lower].astype(np.float64), p.astype(np.float64)) for p in posed]
     quats = Rotation.from_matrix(np.stack([r for r, _ in fits])).as_quat()
     shifts = np.stack([t for _, t in fits])
     for channel, values in (("rotation", quats), ("translation", shifts)):

@@ -217,6 +217,12 @@ class FaceRig:
         out[:, self._lower_teeth] = lower
         return out.astype(np.float32)
 
+    def teeth_row(self, on_jaw: bool) -> tuple[np.ndarray, np.ndarray]:
+        """One row of teeth as a mesh of its own (the exports' nodes): its indices into
+        ``teeth_vertices`` and its triangles renumbered to them. The lower row rides the jaw."""
+        rows = self._lower_teeth if on_jaw else np.setdiff1d(np.arange(len(self.teeth_vertices)), self._lower_teeth)
+        return rows, self.teeth_triangles[self.teeth_on_jaw == on_jaw] - rows.min()
+
     def jaw_matrix(self, weights) -> np.ndarray:
         """(52,) -> the 4x4 motion of the lower teeth (``teeth_vertices_posed`` as one matrix)."""
         m = np.eye(4)

@@ -86,10 +86,9 @@ def write_viewer_face(path, rig: FaceRig | None = None) -> str:
         ("eyeRight", rig.eye_right_vertices, rig.eye_right_triangles, rig.eye_right_centre, rig.eye_right_uv),
     ):
         add(side, primitive(verts - centre, tris, 1, uv, eye_colours(verts, centre)), translation=centre.astype(float).tolist())
-    teeth, lower, tris = rig.teeth_vertices, rig._lower_teeth, rig.teeth_triangles
-    upper = np.setdiff1d(np.arange(len(teeth)), lower)
-    add("teethUpper", primitive(teeth[upper], tris[~rig.teeth_on_jaw], 2, rig.teeth_uv[upper]))
-    add("teethLower", primitive(teeth[lower], tris[rig.teeth_on_jaw] - lower.min(), 2, rig.teeth_uv[lower]))
+    for name, on_jaw in (("teethUpper", False), ("teethLower", True)):
+        rows, tris = rig.teeth_row(on_jaw)
+        add(name, primitive(rig.teeth_vertices[rows], tris, 2, rig.teeth_uv[rows]))
     cavity, cavity_tris = mouth_cavity_geometry(rig)
     add("mouthCavity", primitive(cavity, cavity_tris, 3))
     nodes.append({"name": "headRig", "translation": (-NECK_PIVOT).astype(float).tolist(), "children": list(range(len(nodes)))})
