@@ -2,6 +2,7 @@
 
 import contextlib
 import json
+import re
 import socket
 import subprocess
 
@@ -40,15 +41,19 @@ def probe(path):
     return frames, "Audio:" in info, video
 
 
+def video_frames(path):
+    """Every frame of a video, (N, H, W, 3) uint8. ffmpeg is started as the app starts it, with
+    no preexec_fn (imageio-ffmpeg's reader passes one): a fork() here can deadlock against a
+    numpy matmul on a thread of an app the test is running (see ``encode_mp4``)."""
+    exe = imageio_ffmpeg.get_ffmpeg_exe()
+    info = subprocess.run([exe, "-hide_banner", "-i", str(path)], capture_output=True, text=True).stderr
+    width, height = map(int, re.search(r"Video: .*?, (\d+)x(\d+)", info).groups())
+    raw = subprocess.run([exe, "-v", "error", "-i", str(path), "-f", "rawvideo", "-pix_fmt", "rgb24", "-"], capture_output=True, check=True).stdout
+    return np.frombuffer(raw, np.uint8).reshape(-1, height, width, 3)
+
+
 def read_frame(path, index):
-    reader = imageio_ffmpeg.read_frames(str(path))
-    meta = next(reader)
-    width, height = meta["size"]
-    for i, raw in enumerate(reader):
-        if i == index:
-            reader.close()
-            return np.frombuffer(raw, np.uint8).reshape(height, width, 3)
-    raise IndexError(index)
+    return video_frames(path)[index]
 
 
 def make_tiny_weights(folder, methods=("ours",)):

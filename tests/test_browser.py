@@ -82,10 +82,10 @@ def video_duration(page) -> float:
         page.wait_for_selector("#generate-video video[src]")
     except PlaywrightTimeout:  # say what the page showed instead
         raise AssertionError(f"no video; messages on the page: {toasts(page)}; audio box: {page.inner_text('#generate-audio')!r}") from None
-    return page.eval_on_selector(
-        "#generate-video video",
-        "v => v.readyState >= 1 ? v.duration : new Promise(r => v.addEventListener('loadedmetadata', () => r(v.duration), {once: true}))",
-    )
+    # Polled, so it times out like every other wait (a promise on the element would wait forever
+    # for a video that never loads, or that the page has replaced).
+    page.wait_for_function("() => { const v = document.querySelector('#generate-video video'); return v && v.readyState >= 1; }")
+    return page.eval_on_selector("#generate-video video", "v => v.duration")
 
 
 def test_upload_generate_and_watch(page):

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from .helpers import tiny_app, write_avatar
+from .helpers import tiny_app, video_frames, write_avatar
 from .test_browser import EXAMPLE, FLAGS, VIEWER_STATE, wait_for_upload
 
 pytestmark = pytest.mark.slow
@@ -163,8 +163,6 @@ def canvas_pixels(page, viewer: str) -> np.ndarray:
 
 def mp4_frame(size: int) -> np.ndarray:
     """The resting face as the MP4 shows it: rendered, H.264-encoded, decoded."""
-    import imageio_ffmpeg
-
     from expressive_talker.face.rig import load_rig
     from expressive_talker.render.renderer import FaceRenderer
     from expressive_talker.render.video import encode_mp4
@@ -180,11 +178,7 @@ def mp4_frame(size: int) -> np.ndarray:
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "still.mp4")
         encode_mp4([frame] * 3, path, 30, (size, size))
-        reader = imageio_ffmpeg.read_frames(path)
-        meta = next(reader)
-        decoded = np.frombuffer(next(reader), np.uint8).reshape(meta["size"][1], meta["size"][0], 3)
-        reader.close()
-    return decoded
+        return video_frames(path)[0]
 
 
 # facecap.glb as three.js's webgl_morphtargets_face example draws it (RoomEnvironment light, ACES

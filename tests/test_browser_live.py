@@ -254,7 +254,7 @@ def test_the_server_s_refusal_is_shown(app, browser):
 
 # Frames pushed into the viewer's live mode as a server sends them: a burst of three every 100 ms
 # for 2 s, then nothing for 600 ms (a stalled server), then 20 frames at once, then bursts again.
-BURSTS = """([names, jaw]) => new Promise((done) => {
+BURSTS = """([names, jaw]) => new Promise((done, fail) => {
   const live = window.expressiveTalkerViewers['live-viewer'].live;
   const frame = (i) => { const w = names.map(() => 0); w[jaw] = 0.5 + 0.4 * Math.sin(2 * Math.PI * i / 30); return {t: i / 30, w, head: [0, 0, 0]}; };
   const pushes = [];
@@ -269,7 +269,7 @@ BURSTS = """([names, jaw]) => new Promise((done) => {
   const run = (k) => {
     if (k === steps.length) return setTimeout(() => { live.stop(); done(pushes); }, 300);
     const [wait, n] = steps[k];
-    setTimeout(() => { if (n) push(n); run(k + 1); }, wait);
+    setTimeout(() => { try { if (n) push(n); run(k + 1); } catch (e) { fail(e); } }, wait);
   };
   run(0);
 })"""

@@ -4,9 +4,9 @@ import pytest
 from expressive_talker.errors import InputError, RenderError
 from expressive_talker.face.rig import INDEX, NUM_BLENDSHAPES, load_rig
 from expressive_talker.render.renderer import BACKGROUND, FaceRenderer
-from expressive_talker.render.video import Animation, render_video
+from expressive_talker.render.video import Animation, encode_mp4, render_video
 
-from .helpers import probe, read_frame, write_tone
+from .helpers import probe, read_frame, video_frames, write_tone
 
 BG = np.array(BACKGROUND) * 255
 
@@ -179,6 +179,32 @@ def test_failed_render_leaves_nothing_behind(tmp_path, monkeypatch, renderer):
     with pytest.raises(RenderError):
         render_video([Animation.from_weights(np.zeros((15, 52)))], wave, out, renderer=renderer)
     assert list(tmp_path.iterdir()) == [tmp_path / "a.wav"]
+
+
+def test_encoding_runs_no_fork_handlers_so_a_matmul_elsewhere_cannot_freeze_the_app(tmp_path):
+    """ffmpeg starts under vfork. Under fork() (imageio-ffmpeg's writer forces it with a
+    preexec_fn), OpenBLAS's pre-fork handler can deadlock against a numpy matmul on another
+    thread: the app froze when a prompt was read while a video was encoded."""
+    import os
+    import threading
+
+    encoding = threading.get_ident()
+    forks = []
+    os.register_at_fork(before=lambda: forks.append(1) if threading.get_ident() == encoding else None)
+    frames = [np.full((64, 96, 3), 40 * i, np.uint8) for i in range(5)]
+    encode_mp4(frames, tmp_path / "out.mp4", 30, (96, 64))
+    encoding = None
+    assert forks == []
+    decoded = video_frames(tmp_path / "out.mp4")
+    assert decoded.shape == (5, 64, 96, 3)
+    assert np.abs(decoded.mean(axis=(1, 2, 3)) - 40 * np.arange(5)).max() < 3
+
+
+def test_a_frame_of_the_wrong_size_is_refused_and_nothing_is_kept(tmp_path):
+    frames = [np.zeros((64, 96, 3), np.uint8), np.zeros((64, 64, 3), np.uint8)]
+    with pytest.raises(ValueError, match="64x96x3"):
+        encode_mp4(frames, tmp_path / "out.mp4", 30, (96, 64))
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_bad_animations_are_input_errors():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import subprocess
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -98,31 +99,42 @@ def encode_mp4(frames, out_path, fps: int, size: tuple[int, int], wave: np.ndarr
     """RGB frames (an iterable of (H,W,3) uint8) -> H.264 yuv420p MP4 with faststart and AAC audio."""
     import imageio_ffmpeg
 
+    width, height = size
     with contextlib.ExitStack() as stack:
-        audio_path = None
+        audio = []
         if wave is not None:
             audio_path = stack.enter_context(tempfile.NamedTemporaryFile(suffix=".wav")).name
             write_wav(audio_path, wave)
+            audio = ["-i", audio_path, "-map", "0:v:0", "-map", "1:a:0", "-c:a", "aac"]
         out = stack.enter_context(atomic_output(out_path))
-        writer = imageio_ffmpeg.write_frames(
-            out,
-            size,
-            fps=fps,
-            codec="libx264",
-            pix_fmt_out="yuv420p",
-            quality=None,
-            macro_block_size=1,
-            ffmpeg_log_level="error",
-            output_params=["-crf", "20", "-preset", "veryfast", "-movflags", "+faststart"],
-            audio_path=audio_path,
-            audio_codec="aac" if audio_path else None,
-        )
-        writer.send(None)  # start ffmpeg
+        errors = stack.enter_context(tempfile.TemporaryFile())
+        cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-v", "error",
+               "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}", "-r", str(fps), "-i", "-", *audio,
+               "-c:v", "libx264", "-pix_fmt", "yuv420p", "-crf", "20", "-preset", "veryfast", "-movflags", "+faststart", out]  # fmt: skip
+        # Started without a preexec_fn (imageio-ffmpeg's own writer passes one), so that subprocess
+        # uses vfork, which runs no fork handlers: under fork(), OpenBLAS's pre-fork handler
+        # deadlocks the whole server when another thread is in a numpy matmul (reading a
+        # prompt, say). A session of its own keeps a Ctrl-C in the terminal from reaching ffmpeg.
+        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=errors, start_new_session=True)
         try:
             for frame in frames:
-                writer.send(np.ascontiguousarray(frame, dtype=np.uint8))
+                frame = np.ascontiguousarray(frame, dtype=np.uint8)
+                if frame.shape != (height, width, 3):
+                    raise ValueError(f"a frame is {frame.shape}, the video is {height}x{width}x3")
+                proc.stdin.write(frame)
+        except BrokenPipeError:  # ffmpeg stopped early; what it said is raised below
+            pass
+        except BaseException:  # a frame failed, or Ctrl-C: nothing is kept, so stop ffmpeg at once
+            proc.kill()
+            raise
         finally:
-            writer.close()
+            with contextlib.suppress(BrokenPipeError):
+                proc.stdin.close()
+            proc.wait()
+        if proc.returncode != 0:
+            errors.seek(0)
+            said = errors.read().decode("utf-8", "replace").strip()
+            raise RuntimeError(f"ffmpeg could not encode the video (exit {proc.returncode}): {said[-800:]}")
 
 
 # Debian's fonts-dejavu-core (packages.txt): Pillow's own font has no Greek, and captions say α.
