@@ -44,10 +44,13 @@ def test_turns_are_served_in_arrival_order_even_against_a_loop_that_takes_them_b
 
 
 @pytest.mark.slow
-def test_generate_while_the_default_study_prepares_takes_at_most_three_times_its_idle_time(tmp_path):
-    """The issue's criterion, relative to this machine: /generate within 3x its idle time while
-    the default study's videos render (here 16 tiny ones, each about as long as the visitor's)."""
+def test_generate_while_the_default_study_prepares_waits_for_at_most_the_one_study_video_being_made(tmp_path):
+    """The issue's criterion as an order of events, not a clock: between a visitor's request and
+    their video being written, at most one study video is finished (the one being made when they
+    asked). With a plain threading.Semaphore the visitor waited for all 16."""
+    import glob
     import json
+    import os
 
     from expressive_talker.ui.jobs import Jobs, Settings
     from expressive_talker.ui.study_tab import StudyBackend
@@ -63,25 +66,24 @@ def test_generate_while_the_default_study_prepares_takes_at_most_three_times_its
     )  # fmt: skip
     jobs = Jobs(settings)
     speech = str(write_tone(tmp_path / "visitor.wav", seconds=1.0))
-
-    def generate(prompt):
-        t0 = time.perf_counter()
-        video, _ = jobs.generate(speech, prompt, "ours")
-        assert video.endswith(".mp4")
-        return time.perf_counter() - t0
-
-    generate("calm")  # loads the models and the renderer
-    idle = min(generate("calm 1"), generate("calm 2"))  # new prompts: nothing is reused
+    jobs.generate(speech, "calm", "ours")  # loads the models and the renderer
     backend = StudyBackend(settings, jobs.lane)
     preparing = backend.start()
-    deadline = time.monotonic() + 60
     while backend.progress in (None, (0, 0)) or backend.progress[0] < 1:  # the first study video is made
-        assert time.monotonic() < deadline and preparing.is_alive(), backend.progress
+        assert preparing.is_alive(), "the study's preparation ended before a visitor could ask (see the log)"
         time.sleep(0.05)
-    busy = min(generate("calm 3"), generate("calm 4"))  # the better of two, as for idle: the machine is shared
-    progress = backend.progress  # None once the study is prepared
-    print(f"/generate idle {idle:.2f} s, while the study prepares {busy:.2f} s (study videos ready: {progress})")
-    assert busy < 3 * idle  # with threading.Semaphore: 13.9 s against 1.7 s idle (it waited for all 16)
-    assert progress is not None and progress[0] < progress[1], "the study finished first: the test measured nothing"
+    visits = []  # (asked, written): the wall clock when the visitor asked, their video's mtime
+    for prompt in ("calm 1", "calm 2"):
+        asked = time.time()
+        video, _ = jobs.generate(speech, prompt, "ours")
+        visits.append((asked, os.stat(video).st_mtime))
     preparing.join(timeout=600)
     assert backend.prepared()
+    # Each study video is written atomically inside its turn, as the visitor's is inside theirs.
+    made = [os.stat(p).st_mtime for p in glob.glob(str(tmp_path / "study" / "**" / "*.mp4"), recursive=True)]
+    assert len(made) == 16
+    for asked, written in visits:
+        waited_for = [m for m in made if asked < m < written]
+        print(f"study videos finished while a visitor waited: {len(waited_for)}")
+        assert len(waited_for) <= 1, f"the visitor waited for {len(waited_for)} study videos"
+    assert any(m > visits[-1][1] for m in made), "the study finished first: the test measured nothing"
