@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pygltflib
 import pytest
+from scipy.spatial.transform import Rotation
 
 from expressive_talker.errors import InputError
 from expressive_talker.export import EXPORT_FORMATS, export_animation, read_curves, read_curves_csv, read_livelink, read_talkinghead, write_curves_csv, write_glb
@@ -66,9 +67,13 @@ def test_glb_has_the_52_blendshapes_as_morph_targets_and_keys_them(tmp_path):
     assert gltf.accessors[prim.attributes.POSITION].min is not None
     animated = {(gltf.nodes[c.target.node].name, c.target.path) for c in anim.channels}
     assert {("eyeLeft", "rotation"), ("eyeRight", "rotation"), ("teethLower", "rotation"), ("teethLower", "translation")} <= animated
-    # The lower teeth drop as the jaw opens.
-    shift = _accessor(gltf, blob, next(anim.samplers[c.sampler].output for c in anim.channels if c.target.path == "translation"))
+    # The lower teeth drop as the jaw opens, and their node takes them where the video draws them.
+    jaw = {c.target.path: _accessor(gltf, blob, anim.samplers[c.sampler].output) for c in anim.channels if gltf.nodes[c.target.node].name == "teethLower"}
+    shift = jaw["translation"]
     assert shift[-1, 1] < shift[0, 1] - 1e-3
+    lower = rig.teeth_row(on_jaw=True)[0]
+    moved = Rotation.from_quat(jaw["rotation"][t]).apply(rig.teeth_vertices[lower]) + shift[t]
+    assert np.abs(moved - rig.teeth_vertices_posed(w[t : t + 1])[0, lower]).max() < 1e-5
 
 
 def test_export_animation_writes_every_format(tmp_path):

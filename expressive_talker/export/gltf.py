@@ -112,15 +112,6 @@ def _smooth_normals(vertices: np.ndarray, triangles: np.ndarray) -> np.ndarray:
     return (normals / np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)).astype(np.float32)
 
 
-def _kabsch(rest: np.ndarray, posed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Rotation R and translation t with posed ≈ R·rest + t."""
-    cr, cp = rest.mean(0), posed.mean(0)
-    u, _, vt = np.linalg.svd((rest - cr).T @ (posed - cp))
-    d = np.sign(np.linalg.det(vt.T @ u.T))
-    rot = vt.T @ np.diag([1.0, 1.0, d]) @ u.T
-    return rot, cp - rot @ cr
-
-
 def write_glb(path, weights: np.ndarray, fps: float, rig: FaceRig | None = None, head_rotation: np.ndarray | None = None) -> None:
     """ARKit weights (T,52) at ``fps`` -> an animated .glb of the head, eyes and teeth;
     ``head_rotation`` (T,3) degrees (pitch, yaw, roll) turns the ``neck`` node."""
@@ -194,11 +185,8 @@ def write_glb(path, weights: np.ndarray, fps: float, rig: FaceRig | None = None,
     for node, rot in zip(eye_nodes, (rot_left, rot_right)):
         samplers.append({"input": times, "output": b.add(Rotation.from_matrix(rot).as_quat(), "VEC4"), "interpolation": "LINEAR"})
         channels.append({"sampler": len(samplers) - 1, "target": {"node": node, "path": "rotation"}})
-    lower = rig.teeth_row(on_jaw=True)[0]
-    posed = rig.teeth_vertices_posed(weights)[:, lower]
-    fits = [_kabsch(rig.teeth_vertices[lower].astype(np.float64), p.astype(np.float64)) for p in posed]
-    quats = Rotation.from_matrix(np.stack([r for r, _ in fits])).as_quat()
-    shifts = np.stack([t for _, t in fits])
+    jaw = np.stack([rig.jaw_matrix(w) for w in weights])
+    quats, shifts = Rotation.from_matrix(jaw[:, :3, :3]).as_quat(), jaw[:, :3, 3]
     for channel, values in (("rotation", quats), ("translation", shifts)):
         samplers.append({"input": times, "output": b.add(values, "VEC4" if channel == "rotation" else "VEC3"), "interpolation": "LINEAR"})
         channels.append({"sampler": len(samplers) - 1, "target": {"node": jaw_node, "path": channel}})
