@@ -33,10 +33,15 @@ def write_curves_json(path, weights, fps=30, names=ARKIT_NAMES):
     return path
 
 
+def stream_lines(path) -> str:
+    """ffmpeg's description of a media file's streams (its header parse, on stderr)."""
+    return subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", str(path)], capture_output=True, text=True).stderr
+
+
 def probe(path):
     """(frame count, has an audio stream, video stream line) of an MP4."""
     frames, _ = imageio_ffmpeg.count_frames_and_secs(str(path))
-    info = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", str(path)], capture_output=True, text=True).stderr
+    info = stream_lines(path)
     video = next(line for line in info.splitlines() if "Video:" in line)
     return frames, "Audio:" in info, video
 
@@ -45,10 +50,9 @@ def video_frames(path):
     """Every frame of a video, (N, H, W, 3) uint8. ffmpeg is started as the app starts it, with
     no preexec_fn (imageio-ffmpeg's reader passes one): a fork() here can deadlock against a
     numpy matmul on a thread of an app the test is running (see ``encode_mp4``)."""
-    exe = imageio_ffmpeg.get_ffmpeg_exe()
-    info = subprocess.run([exe, "-hide_banner", "-i", str(path)], capture_output=True, text=True).stderr
-    width, height = map(int, re.search(r"Video: .*?, (\d+)x(\d+)", info).groups())
-    raw = subprocess.run([exe, "-v", "error", "-i", str(path), "-f", "rawvideo", "-pix_fmt", "rgb24", "-"], capture_output=True, check=True).stdout
+    width, height = map(int, re.search(r"Video: .*?, (\d+)x(\d+)", stream_lines(path)).groups())
+    cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-i", str(path), "-f", "rawvideo", "-pix_fmt", "rgb24", "-"]
+    raw = subprocess.run(cmd, capture_output=True, check=True).stdout
     return np.frombuffer(raw, np.uint8).reshape(-1, height, width, 3)
 
 

@@ -76,6 +76,7 @@ def test_generate_while_the_default_study_prepares_waits_for_at_most_the_one_stu
     for prompt in ("calm 1", "calm 2"):
         asked = time.time()
         video, _ = jobs.generate(speech, prompt, "ours")
+        assert video.endswith(".mp4")
         visits.append((asked, os.stat(video).st_mtime))
     preparing.join(timeout=600)
     assert backend.prepared()
